@@ -1,0 +1,195 @@
+"""Command line: parses arguments, calls one API function, renders with rich. Input problems
+print as one clear message and exit with code 2; nothing is written then."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import api
+from .plan import Plan
+from .scenario import load_scenario
+from .schema import ScenarioError
+from .solve import Progress
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Assign tasks and customers to staff with CP-SAT.",
+)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+EXIT_INPUT = 2
+
+ScenarioArg = Annotated[
+    Path, typer.Argument(help="scenario folder (scenario.yaml, agents.csv, tasks.csv, ...)")
+]
+PolicyOpt = Annotated[str | None, typer.Option("--policy", help="policy name in models/ or a YAML path")]
+TimeOpt = Annotated[float | None, typer.Option("--time-limit", min=0.01, help="seconds for the solver")]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", min=1, help="solver threads (default: cores, max 8)")
+]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", min=0, help="random seed; same seed and workers, same plan")
+]
+
+
+def fail_input(exc: ScenarioError) -> None:
+    err.print(f"[bold red]error:[/] {exc.render()}", markup=True, soft_wrap=True)
+    raise typer.Exit(EXIT_INPUT)
+
+
+class LiveProgress:
+    """Prints phase, elapsed time, best objective and gap as a solve goes on."""
+
+    def __init__(self, console: Console, quiet: bool):
+        self.console, self.quiet, self.last = console, quiet, -1.0
+
+    def __call__(self, p: Progress) -> None:
+        if self.quiet:
+            return
+        if p.objective is None:
+            self.console.print(f"[dim]{p.elapsed:7.1f}s[/] {p.phase}")
+            return
+        if p.elapsed - self.last < 1.0:
+            return
+        self.last = p.elapsed
+        gap = f"{p.gap:.2%}" if p.gap is not None else "-"
+        self.console.print(
+            f"[dim]{p.elapsed:7.1f}s[/]   best {p.objective:,.1f}  bound {p.best_bound:,.1f}  gap {gap}"
+        )
+
+
+def render_summary(plan: Plan, out: Path | None) -> None:
+    s = plan.summary
+    table = Table(title=f"{s['scenario']} · policy {s['policy']}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    cov = s["priority_weighted_coverage"]
+    rows = [
+        ("status", s["status"]),
+        ("objective", f"{s['objective']:,.3f}" if s["objective"] is not None else "-"),
+        ("best bound", f"{s['best_bound']:,.3f}" if s["best_bound"] is not None else "-"),
+        ("gap", f"{s['gap']:.3%}" if s["gap"] is not None else "-"),
+        ("tasks assigned", f"{s['assigned']:,} / {s['tasks']:,}"),
+        ("priority-weighted coverage", f"{cov:.2%}" if cov is not None else "-"),
+        ("unassigned hours", f"{s['unassigned_hours']:,.2f}"),
+        ("moves (vs plan in force)", f"{s['moves']:,}"),
+    ]
+    if s["customers"]:
+        rows.append(
+            (
+                "customers owned",
+                f"{s['owned_customers']:,} / {s['customers']:,} ({s['owner_changes']} changed)",
+            )
+        )
+    if s["utilization_mean"] is not None:
+        rows.append(("utilisation mean / max", f"{s['utilization_mean']:.1%} / {s['utilization_max']:.1%}"))
+    rows.append(("solve time", f"{s['solve_seconds']:.2f} s"))
+    for k, v in rows:
+        table.add_row(k, str(v))
+    console.print(table)
+    by_p = Table(title="by priority", show_lines=False)
+    for col in ("priority", "tasks", "assigned", "share"):
+        by_p.add_column(col, justify="right")
+    for p, row in s["assigned_by_priority"].items():
+        share = row["assigned"] / row["tasks"] if row["tasks"] else 1.0
+        by_p.add_row(p, str(row["tasks"]), str(row["assigned"]), f"{share:.1%}")
+    console.print(by_p)
+    if len(plan.unassigned):
+        reasons = plan.unassigned["reason"].str.replace(r"\(.*\)|[A-Z]\d{4,}", "…", regex=True)
+        top = reasons.value_counts().head(5)
+        console.print("[bold]most common reasons for unassigned tasks[/]")
+        for reason, n in top.items():
+            console.print(f"  {n:6d}  {reason}")
+    if out is not None:
+        console.print(f"plan written to [bold]{out}[/]")
+
+
+@app.command()
+def solve(
+    scenario: ScenarioArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="plan folder to write (default: plans/<scenario>)")
+    ] = None,
+    policy: PolicyOpt = None,
+    time_limit: TimeOpt = None,
+    workers: WorkersOpt = None,
+    seed: SeedOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
+) -> None:
+    """Solve a scenario (the nightly batch) and write its plan folder."""
+    try:
+        loaded = load_scenario(scenario, policy=policy)
+    except ScenarioError as exc:
+        fail_input(exc)
+    plan = api.solve(
+        loaded, time_limit=time_limit, workers=workers, seed=seed, progress=LiveProgress(err, quiet)
+    )
+    target = out or Path("plans") / scenario.resolve().name
+    plan.write(target)
+    render_summary(plan, target)
+
+
+@app.command()
+def validate(scenario: ScenarioArg, policy: PolicyOpt = None) -> None:
+    """Check a scenario folder against the data contract without solving."""
+    try:
+        s = load_scenario(scenario, policy=policy)
+    except ScenarioError as exc:
+        fail_input(exc)
+    n_c = 0 if s.customers is None else len(s.customers)
+    console.print(
+        f"[green]ok[/] {s.name}: {len(s.agents)} agents, {len(s.tasks)} tasks, "
+        f"{n_c} customers, policy {s.policy.name}" + (f", {len(s.events.events)} events" if s.events else "")
+    )
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Argument(help="new scenario folder to write")],
+    tasks: Annotated[int, typer.Option("--tasks", min=0)] = 300,
+    agents: Annotated[int, typer.Option("--agents", min=1)] = 20,
+    regions: Annotated[int, typer.Option("--regions", min=1)] = 4,
+    skills: Annotated[int, typer.Option("--skills", min=1)] = 6,
+    customers: Annotated[int | None, typer.Option("--customers", min=0)] = None,
+    load: Annotated[float, typer.Option("--load", min=0.0, help="total effort / capacity")] = 1.08,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+) -> None:
+    """Write a realistic synthetic scenario (specialists, skewed customers, a plan in force)."""
+    from .generate import generate_scenario
+
+    try:
+        path = generate_scenario(
+            out,
+            tasks=tasks,
+            agents=agents,
+            regions=regions,
+            skills=skills,
+            customers=customers,
+            seed=seed,
+            load=load,
+        )
+    except FileExistsError:
+        err.print(f"[bold red]error:[/] {out}: folder exists and is not empty; choose another", markup=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    console.print(f"scenario written to [bold]{path}[/]")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

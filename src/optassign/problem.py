@@ -1,0 +1,274 @@
+"""`ProblemData`: a scenario turned into dense integer arrays and candidate (task, agent) pairs.
+Built with vectorised masks over unique task signatures; the model/ package only reads it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .scenario import Scenario
+from .schema import Policy
+
+# Hours enter the solver as integers in hundredths of an hour (0.6 minutes); effort_hours and
+# capacity_hours are rounded once, here, to that grid.
+HOUR_SCALE = 100
+# Objective weights enter the solver as integers in thousandths of a point.
+POINT_SCALE = 1000
+# Utilisation enters balance terms in thousandths (per mille) of capacity.
+UTIL_SCALE = 1000
+
+
+def hours_to_int(hours: np.ndarray | pd.Series) -> np.ndarray:
+    """The one place hours become integers: round to 1/HOUR_SCALE h."""
+    return np.rint(np.asarray(hours, dtype=float) * HOUR_SCALE).astype(np.int64)
+
+
+def points_to_int(points: np.ndarray | float) -> np.ndarray:
+    """The one place objective weights become integers: round to 1/POINT_SCALE point."""
+    return np.rint(np.asarray(points, dtype=float) * POINT_SCALE).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate pairs in CSR form, grouped by `row` (task or customer): the agents of row r are
+    agent[ptr[r]:ptr[r+1]], sorted by agent index."""
+
+    ptr: np.ndarray  # int64[R+1]
+    agent: np.ndarray  # int32[P]
+    cross_region: np.ndarray  # bool[P]: agent does not cover the row's region (soft regions)
+    overqual: np.ndarray  # int32[P]: skill levels above the required, summed
+
+    @property
+    def row(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.ptr) - 1, dtype=np.int32), np.diff(self.ptr))
+
+    @property
+    def count(self) -> np.ndarray:
+        return np.diff(self.ptr)
+
+    def __len__(self) -> int:
+        return int(self.ptr[-1])
+
+    def select(self, keep: np.ndarray) -> Candidates:
+        """The subset of pairs where `keep` is true, still in CSR form."""
+        counts = np.bincount(self.row[keep], minlength=len(self.ptr) - 1)
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return Candidates(ptr, self.agent[keep], self.cross_region[keep], self.overqual[keep])
+
+
+@dataclass(frozen=True)
+class ProblemData:
+    """Everything the model needs, as numpy arrays indexed by dense integers.
+
+    Tasks t < T, agents a < A, customers c < C, skills s < S, regions r < R. Index -1 means
+    "none" (no customer, no region = anywhere, no current agent). Hours are integers scaled
+    by HOUR_SCALE."""
+
+    task_ids: np.ndarray
+    agent_ids: np.ndarray
+    customer_ids: np.ndarray
+    skill_names: np.ndarray
+    region_names: np.ndarray
+    # tasks
+    effort: np.ndarray  # int64[T]
+    priority: np.ndarray  # int8[T]
+    task_customer: np.ndarray  # int32[T]
+    task_region: np.ndarray  # int32[T]
+    task_skill: np.ndarray  # int8[T, S] required level, 0 = not required
+    current: np.ndarray  # int32[T] assigned_to in the plan in force
+    pinned: np.ndarray  # bool[T], only pins to an active agent
+    pin_broken: np.ndarray  # bool[T], pinned to an agent who is no longer active
+    # agents
+    capacity: np.ndarray  # int64[A]
+    max_tasks: np.ndarray  # int64[A], -1 = no cap
+    max_customers: np.ndarray  # int64[A], -1 = no cap
+    active: np.ndarray  # bool[A]
+    cost_per_hour: np.ndarray  # float64[A]
+    agent_skill: np.ndarray  # int8[A, S]
+    agent_region: np.ndarray  # bool[A, R]
+    # customers
+    ownership_hours: np.ndarray  # int64[C]
+    tier: np.ndarray  # int8[C]: 0 = A, 1 = B, 2 = C
+    owner: np.ndarray  # int32[C] owner_id in the plan in force
+    customer_region: np.ndarray  # int32[C]
+    customer_skill: np.ndarray  # int8[C, S]
+    # candidate pairs
+    task_cand: Candidates
+    owner_cand: Candidates
+    region_hard: bool = True
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.task_ids)
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.agent_ids)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    def replace(self, **changes) -> ProblemData:
+        return dataclasses.replace(self, **changes)
+
+
+# --------------------------------------------------------------------------- building
+def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemData:
+    """Map ids to indices once and derive candidate pairs from vectorised eligibility."""
+    policy = policy or scenario.policy
+    agents, tasks, customers = scenario.agents, scenario.tasks, scenario.customers
+    A, T = len(agents), len(tasks)
+    agent_ids = agents["agent_id"].to_numpy(dtype=object)
+    agent_pos = pd.Index(agent_ids)
+    skills = np.array(scenario.skill_names, dtype=object)
+    skill_pos = pd.Index(skills)
+
+    cust = customers if customers is not None else _empty_customers()
+    C = len(cust)
+    customer_ids = cust["customer_id"].to_numpy(dtype=object)
+    used = set(scenario.agent_regions["item"]) | set(scenario.task_region) | set(cust["region"])
+    region_names = np.array(sorted(used - {"*", ""}), dtype=object)
+    region_pos = pd.Index(region_names)
+
+    def index_of(pos: pd.Index, values: pd.Series | np.ndarray) -> np.ndarray:
+        idx = pos.get_indexer(pd.Index(np.asarray(values, dtype=object)))
+        return idx.astype(np.int32)
+
+    agent_skill = _skill_matrix(scenario.agent_skills, A, skill_pos)
+    task_skill = _skill_matrix(scenario.task_skills, T, skill_pos)
+    customer_skill = _skill_matrix(scenario.customer_skills, C, skill_pos)
+
+    agent_region = np.zeros((A, len(region_names)), dtype=bool)
+    ar = scenario.agent_regions
+    everywhere = ar["row"][ar["item"].eq("*")].to_numpy()
+    agent_region[everywhere, :] = True
+    named = ar[ar["item"].ne("*")]
+    r_idx = index_of(region_pos, named["item"])
+    agent_region[named["row"].to_numpy()[r_idx >= 0], r_idx[r_idx >= 0]] = True
+
+    active = agents["active"].to_numpy(dtype=bool)
+    task_region = index_of(region_pos, scenario.task_region)
+    customer_region = index_of(region_pos, cust["region"])
+
+    current = index_of(agent_pos, tasks["assigned_to"])
+    pinned_raw = tasks["pinned"].to_numpy(dtype=bool) & (current >= 0)
+    pin_active = pinned_raw & active[np.maximum(current, 0)]
+    owner = index_of(agent_pos, cust["owner_id"])
+
+    region_hard = policy.region == "hard"
+    task_cand = candidates(task_skill, task_region, agent_skill, agent_region, active, region_hard)
+    # A pinned task's only candidate is its agent.
+    if pin_active.any():
+        keep = ~pin_active[task_cand.row] | (task_cand.agent == current[task_cand.row])
+        task_cand = task_cand.select(keep)
+    owner_cand = candidates(customer_skill, customer_region, agent_skill, agent_region, active, region_hard)
+
+    return ProblemData(
+        task_ids=tasks["task_id"].to_numpy(dtype=object),
+        agent_ids=agent_ids,
+        customer_ids=customer_ids,
+        skill_names=skills,
+        region_names=region_names,
+        effort=hours_to_int(tasks["effort_hours"]),
+        priority=tasks["priority"].to_numpy().astype(np.int8),
+        task_customer=index_of(pd.Index(customer_ids), tasks["customer_id"]),
+        task_region=task_region,
+        task_skill=task_skill,
+        current=current,
+        pinned=pin_active,
+        pin_broken=pinned_raw & ~pin_active,
+        capacity=hours_to_int(agents["capacity_hours"]),
+        max_tasks=_cap(agents["max_tasks"]),
+        max_customers=_cap(agents["max_customers"]),
+        active=active,
+        cost_per_hour=agents["cost_per_hour"].to_numpy(dtype=float),
+        agent_skill=agent_skill,
+        agent_region=agent_region,
+        ownership_hours=hours_to_int(cust["ownership_hours"]),
+        tier=cust["tier"].map({"A": 0, "B": 1, "C": 2}).to_numpy().astype(np.int8),
+        owner=owner,
+        customer_region=customer_region,
+        customer_skill=customer_skill,
+        task_cand=task_cand,
+        owner_cand=owner_cand,
+        region_hard=region_hard,
+    )
+
+
+def candidates(
+    need: np.ndarray,
+    region: np.ndarray,
+    agent_skill: np.ndarray,
+    agent_region: np.ndarray,
+    active: np.ndarray,
+    region_hard: bool,
+    chunk_cells: int = 1 << 25,
+) -> Candidates:
+    """Eligible (row, agent) pairs: the agent is active, has every required skill at the required
+    level and, when regions are hard, covers the row's region (-1 = anywhere).
+
+    Rows that share a signature (region, required levels) share their agents, so the skill test
+    runs on unique signatures x agents only, in chunks that bound memory."""
+    R, A = len(need), len(active)
+    if R == 0:
+        empty = np.zeros(0, dtype=np.int32)
+        return Candidates(np.zeros(1, np.int64), empty, np.zeros(0, bool), empty)
+    signature = np.column_stack([region.astype(np.int64), need.astype(np.int64)])
+    uniq, inverse = np.unique(signature, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    sig_region, sig_need = uniq[:, 0], uniq[:, 1:]
+    covers = np.ones((len(uniq), A), dtype=bool)
+    located = sig_region >= 0
+    covers[located] = agent_region[:, sig_region[located]].T
+    S = max(1, sig_need.shape[1])
+    step = max(1, chunk_cells // max(1, A * S))
+    sig_agents, sig_cross, sig_over, sig_count = [], [], [], np.zeros(len(uniq), np.int64)
+    for lo in range(0, len(uniq), step):
+        nd = sig_need[lo : lo + step]
+        have = agent_skill[None, :, :].astype(np.int16)
+        ok = (have >= nd[:, None, :]).all(axis=2) & active[None, :]
+        over = np.where(nd[:, None, :] > 0, have - nd[:, None, :], 0).sum(axis=2)
+        cov = covers[lo : lo + step]
+        if region_hard:
+            ok &= cov
+        u, a = np.nonzero(ok)
+        sig_agents.append(a.astype(np.int32))
+        sig_cross.append(~cov[u, a])
+        sig_over.append(over[u, a].astype(np.int32))
+        sig_count[lo : lo + len(nd)] = np.bincount(u, minlength=len(nd))
+    s_agent = np.concatenate(sig_agents)
+    s_cross = np.concatenate(sig_cross)
+    s_over = np.concatenate(sig_over)
+    sig_ptr = np.concatenate([[0], np.cumsum(sig_count)])
+    counts = sig_count[inverse]
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    start = np.repeat(sig_ptr[inverse] - ptr[:-1], counts) + np.arange(ptr[-1])
+    return Candidates(ptr, s_agent[start], s_cross[start], s_over[start])
+
+
+def _skill_matrix(long: pd.DataFrame, n: int, skill_pos: pd.Index) -> np.ndarray:
+    out = np.zeros((n, len(skill_pos)), dtype=np.int8)
+    if len(long):
+        out[long["row"].to_numpy(), skill_pos.get_indexer(long["skill"])] = long["level"].to_numpy()
+    return out
+
+
+def _cap(values: pd.Series) -> np.ndarray:
+    v = values.to_numpy(dtype=float)
+    return np.where(np.isnan(v), -1, v).astype(np.int64)
+
+
+def _empty_customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series([], dtype=object),
+            "region": pd.Series([], dtype=object),
+            "tier": pd.Series([], dtype=object),
+            "owner_id": pd.Series([], dtype=object),
+            "ownership_hours": pd.Series([], dtype=float),
+        }
+    )

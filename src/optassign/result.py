@@ -1,0 +1,71 @@
+"""`Result`: what a solve returns, in solver terms (status, objective, bound, gap, statistics)
+and as arrays (agent per task, owner per customer). Plans are derived from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+
+class SolveStatus(StrEnum):
+    OPTIMAL = "OPTIMAL"
+    FEASIBLE = "FEASIBLE"
+    INFEASIBLE = "INFEASIBLE"
+    MODEL_INVALID = "MODEL_INVALID"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """|bound - objective| / max(1, |bound|): 0 means proven optimal."""
+    if not (np.isfinite(objective) and np.isfinite(bound)):
+        return float("inf")
+    return abs(bound - objective) / max(1.0, abs(bound))
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """One lexicographic stage: its terms and how far the solver got on them (points)."""
+
+    terms: list[str]
+    status: SolveStatus
+    objective: float
+    best_bound: float
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        return relative_gap(self.objective, self.best_bound) if self.status.has_solution else float("inf")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of `solve_problem`.
+
+    `objective` and `best_bound` are those of the first (primary) stage, in points; `gap` is the
+    largest gap over all stages, so 0 means every stage was proven optimal. `terms` holds each
+    objective term's value recomputed from the arrays."""
+
+    status: SolveStatus
+    objective: float
+    best_bound: float
+    gap: float
+    runtime: float
+    assign: np.ndarray
+    owner: np.ndarray
+    terms: dict[str, float]
+    stages: list[StageResult] = field(default_factory=list)
+    statistics: dict[str, float | int | str] = field(default_factory=dict)
+    seed: int = 0
+    workers: int = 1
+    time_limit: float | None = None
+
+    @property
+    def total_objective(self) -> float:
+        """The policy's full objective: the sum of every term, in points."""
+        return float(sum(self.terms.values()))

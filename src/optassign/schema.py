@@ -1,0 +1,326 @@
+"""The rules of the input: column specifications of the contract's CSV files and the
+pydantic models of scenario.yaml, policies and events. io.py applies them at the edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+# --------------------------------------------------------------------------- errors
+@dataclass(frozen=True, order=True)
+class InputProblem:
+    """One broken rule of the input, located as precisely as the input allows."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    rule: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.column:
+            where += f", column {self.column}"
+        shown = "" if self.value is None else f" value {self.value!r}:"
+        return f"{where}:{shown} {self.rule}"
+
+
+class ScenarioError(ValueError):
+    """All the problems found in an input, reported together."""
+
+    def __init__(self, problems: list[InputProblem]):
+        self.problems = sorted(set(problems), key=_problem_order)
+        super().__init__(self.render())
+
+    def render(self, limit: int = 50) -> str:
+        shown = [str(p) for p in self.problems[:limit]]
+        more = len(self.problems) - limit
+        if more > 0:
+            shown.append(f"... and {more} more")
+        head = "1 problem" if len(self.problems) == 1 else f"{len(self.problems)} problems"
+        return f"{head} in the input:\n" + "\n".join(f"  {s}" for s in shown)
+
+
+def _problem_order(p: InputProblem) -> tuple:
+    return (p.file, p.line if p.line is not None else -1, p.column or "", p.rule, p.value or "")
+
+
+# --------------------------------------------------------------------------- CSV columns
+Kind = Literal["id", "text", "ref", "list", "skills", "number", "integer", "bool", "tier", "date"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A contract column: its kind, whether the column must exist, whether a cell may be empty,
+    bounds for numbers and the default of an empty cell."""
+
+    name: str
+    kind: Kind = "text"
+    required: bool = False
+    nonempty: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    default: object = None
+
+
+@dataclass(frozen=True)
+class Table:
+    file: str
+    key: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+SKILL_LEVELS = (1, 5)
+PRIORITIES = (1, 5)
+TIERS = ("A", "B", "C")
+
+AGENTS = Table(
+    "agents.csv",
+    "agent_id",
+    (
+        Column("agent_id", "id", required=True, nonempty=True),
+        Column("name"),
+        Column("team"),
+        Column("role"),
+        Column("regions", "list", default=""),
+        Column("skills", "skills", default=""),
+        Column("capacity_hours", "number", required=True, nonempty=True, minimum=0),
+        Column("max_tasks", "integer", minimum=0),
+        Column("max_customers", "integer", minimum=0),
+        Column("active", "bool", default=True),
+        Column("cost_per_hour", "number", minimum=0, default=0.0),
+    ),
+)
+
+CUSTOMERS = Table(
+    "customers.csv",
+    "customer_id",
+    (
+        Column("customer_id", "id", required=True, nonempty=True),
+        Column("name"),
+        Column("region"),
+        Column("segment"),
+        Column("tier", "tier", default="C"),
+        Column("stage"),
+        Column("owner_id", "ref"),
+        Column("required_skills", "skills", default=""),
+        Column("ownership_hours", "number", minimum=0, default=0.0),
+    ),
+)
+
+TASKS = Table(
+    "tasks.csv",
+    "task_id",
+    (
+        Column("task_id", "id", required=True, nonempty=True),
+        Column("customer_id", "ref"),
+        Column("type"),
+        Column("required_skills", "skills", default=""),
+        Column("region"),
+        Column("priority", "integer", required=True, nonempty=True, minimum=1, maximum=5),
+        Column("effort_hours", "number", required=True, nonempty=True, minimum=0, exclusive_minimum=True),
+        Column("due_date", "date"),
+        Column("assigned_to", "ref"),
+        Column("pinned", "bool", default=False),
+    ),
+)
+
+# Plan files read back as "the plan in force" (handover) or for comparison.
+PLAN_ASSIGNMENTS = Table(
+    "assignments.csv",
+    "task_id",
+    (Column("task_id", "id", required=True, nonempty=True), Column("agent_id", "ref", required=True)),
+)
+PLAN_OWNERS = Table(
+    "owners.csv",
+    "customer_id",
+    (Column("customer_id", "id", required=True, nonempty=True), Column("owner_id", "ref", required=True)),
+)
+
+TRUE_WORDS = frozenset({"true", "1", "yes"})
+FALSE_WORDS = frozenset({"false", "0", "no"})
+CONTEXT_COLUMNS = ("notes", "history", "special_notes")
+
+
+# --------------------------------------------------------------------------- policies
+PriorityValues = dict[Annotated[int, Field(ge=1, le=5)], Annotated[float, Field(ge=0)]]
+TERMS = (
+    "service",
+    "ownership",
+    "cross_region",
+    "overqualification",
+    "cost",
+    "keep_assignee",
+    "keep_owner_tasks",
+    "keep_customer_owner",
+    "agents_per_customer",
+    "balance",
+)
+
+
+class Policy(BaseModel):
+    """Weights and switches of the objective. Units are "points": serving a task of priority p
+    earns `priority_value[p]` points, every other weight is in points per its own unit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "custom"
+    description: str = ""
+    priority_value: PriorityValues = Field(
+        default_factory=lambda: {1: 1.0, 2: 2.0, 3: 4.0, 4: 8.0, 5: 16.0},
+        description="points for serving one task of each priority level",
+    )
+    region: Literal["hard", "soft"] = "hard"
+    cross_region_penalty: float = Field(
+        2.0, ge=0, description="points per task outside the agent's regions (soft)"
+    )
+    balance: Literal["none", "max_utilization", "spread"] = "max_utilization"
+    balance_weight: float = Field(5.0, ge=0, description="points per 100% of the balance measure")
+    keep_assignee_weight: float = Field(0.5, ge=0, description="points per task kept with assigned_to")
+    keep_owner_tasks_weight: float = Field(
+        0.25, ge=0, description="points per task given to its customer's owner"
+    )
+    keep_customer_owner_weight: float = Field(
+        1.0, ge=0, description="points per customer kept with its owner"
+    )
+    agents_per_customer_weight: float = Field(
+        0.0, ge=0, description="points per extra agent serving a customer"
+    )
+    overqualification_weight: float = Field(
+        0.05, ge=0, description="points per skill level above the required"
+    )
+    cost_weight: float = Field(
+        0.0, ge=0, description="points per unit of cost (cost_per_hour x effort_hours)"
+    )
+    ownership_value: dict[Literal["A", "B", "C"], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"A": 6.0, "B": 3.0, "C": 1.0},
+        description="points for giving a customer of each tier an owner",
+    )
+    stages: list[list[str]] | None = Field(
+        None, description="lexicographic stages: each a list of terms, optimised in order"
+    )
+    stage_tolerance: float = Field(0.0, ge=0, le=0.5, description="relative slack allowed on earlier stages")
+
+    @field_validator("priority_value")
+    @classmethod
+    def _all_levels(cls, v: dict[int, float]) -> dict[int, float]:
+        missing = [p for p in range(1, 6) if p not in v]
+        if missing:
+            raise ValueError(f"priority_value needs levels 1..5, missing {missing}")
+        return dict(sorted(v.items()))
+
+    @field_validator("ownership_value")
+    @classmethod
+    def _all_tiers(cls, v: dict[str, float]) -> dict[str, float]:
+        return {t: float(v.get(t, 0.0)) for t in TIERS}
+
+    @field_validator("stages")
+    @classmethod
+    def _known_terms(cls, v: list[list[str]] | None) -> list[list[str]] | None:
+        if v is None:
+            return v
+        seen: set[str] = set()
+        for stage in v:
+            for term in stage:
+                if term not in TERMS:
+                    raise ValueError(f"unknown term {term!r} in stages; known: {', '.join(TERMS)}")
+                if term in seen:
+                    raise ValueError(f"term {term!r} appears in two stages")
+                seen.add(term)
+        return v
+
+
+# --------------------------------------------------------------------------- scenario.yaml
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    time_limit: float | None = Field(None, gt=0)
+    workers: int | None = Field(None, ge=1)
+    seed: int | None = Field(None, ge=0)
+
+
+class ScenarioConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = ""
+    description: str = ""
+    policy: str | Policy = "balanced"
+    settings: Settings = Field(default_factory=Settings)
+    agents: str = "agents.csv"
+    tasks: str = "tasks.csv"
+    customers: str | None = None
+    events: str | None = None
+
+
+# --------------------------------------------------------------------------- events.yaml
+class Leave(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    leave: str
+    to: list[str] | None = None
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _listify(cls, v):
+        return [v] if isinstance(v, str) else v
+
+
+class Hire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hire: dict[str, str | float | int | bool | None]
+
+    @model_validator(mode="after")
+    def _has_id(self):
+        if not str(self.hire.get("agent_id") or "").strip():
+            raise ValueError("a hire needs an agent_id")
+        if self.hire.get("capacity_hours") is None:
+            raise ValueError("a hire needs capacity_hours")
+        return self
+
+
+class _AgentChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agent: str
+
+
+class CapacityChange(_AgentChange):
+    capacity_hours: float = Field(ge=0)
+
+
+class TransferChange(_AgentChange):
+    regions: str | list[str]
+
+
+class SkillsChange(_AgentChange):
+    skills: str | list[str]
+
+
+class Capacity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    capacity: CapacityChange
+
+
+class Transfer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    transfer: TransferChange
+
+
+class Skills(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    skills: SkillsChange
+
+
+Event = Leave | Hire | Capacity | Transfer | Skills
+
+
+class Events(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[Event] = Field(default_factory=list)

@@ -1,0 +1,687 @@
+"""Independent feasibility checker for optassign plan folders.
+
+The test-suite's oracle: it re-reads a scenario folder and a plan folder with the standard library
+only (PyYAML for events.yaml) and lists every broken rule of the data contract. It imports nothing
+from `optassign` on purpose, so a bug in the engine's readers cannot hide the same bug here.
+
+    from checker import check_plan, assert_plan_ok
+
+    problems = check_plan("scenarios/small", "out/plan")   # [] = the plan is valid
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Tolerance on hours and other floats read back from text.
+TOL = 1e-6
+
+ASSIGNMENT_COLUMNS = [
+    "task_id",
+    "agent_id",
+    "previous_agent_id",
+    "changed",
+    "priority",
+    "effort_hours",
+    "reason",
+]
+OWNER_COLUMNS = ["customer_id", "owner_id", "previous_owner_id", "changed"]
+LOAD_COLUMNS = ["agent_id", "tasks", "hours", "capacity_hours", "utilization"]
+SUMMARY_KEYS = [
+    "status",
+    "objective",
+    "best_bound",
+    "gap",
+    "solve_seconds",
+    "tasks",
+    "assigned",
+    "priority_weighted_coverage",
+    "moves",
+    "policy",
+    "seed",
+    "optassign_version",
+    "ortools_version",
+]
+
+TRUE_WORDS = {"true", "1", "yes"}
+FALSE_WORDS = {"false", "0", "no"}
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing cells (contract: empty = absent, `;` lists, `skill:level`, booleans in several words)
+# --------------------------------------------------------------------------------------------
+
+
+def parse_bool(text, default=None):
+    """true/false/1/0/yes/no in any case; empty gives `default`; anything else is a ValueError."""
+    word = str(text).strip().lower()
+    if word == "":
+        if default is None:
+            raise ValueError("empty boolean")
+        return default
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def parse_list(text):
+    """`a;b; c` -> ['a', 'b', 'c'] (empty items dropped)."""
+    items = []
+    for part in str(text).split(";"):
+        part = part.strip()
+        if part:
+            items.append(part)
+    return items
+
+
+def parse_skills(text):
+    """`billing:3;sales` -> {'billing': 3.0, 'sales': 1.0}; a repeated skill keeps its top level."""
+    skills = {}
+    for item in parse_list(text):
+        if ":" in item:
+            name, level_text = item.rsplit(":", 1)
+            name = name.strip()
+            level = float(level_text)
+        else:
+            name = item
+            level = 1.0
+        skills[name] = max(level, skills.get(name, level))
+    return skills
+
+
+def parse_number(text):
+    """A float, or None for an empty cell."""
+    text = str(text).strip()
+    if text == "":
+        return None
+    return float(text)
+
+
+def close(a, b, tol=TOL):
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def fmt(x):
+    """Short printing of hours in messages."""
+    return f"{x:g}"
+
+
+def read_csv(path):
+    """Rows of a CSV file as dicts keyed by the stripped header, values stripped."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return [], []
+        header = [name.strip() for name in header]
+        rows = []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line is not a row
+            row = {}
+            for i, name in enumerate(header):
+                row[name] = cells[i].strip() if i < len(cells) else ""
+            rows.append(row)
+    return header, rows
+
+
+# --------------------------------------------------------------------------------------------
+# The scenario, as the checker understands it
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Agent:
+    agent_id: str
+    regions: set = field(default_factory=set)
+    skills: dict = field(default_factory=dict)
+    capacity: float = 0.0
+    max_tasks: int | None = None
+    max_customers: int | None = None
+    active: bool = True
+
+    def covers(self, region):
+        """Empty region = no constraint; `*` covers every region."""
+        return region == "" or "*" in self.regions or region in self.regions
+
+    def missing_skills(self, required):
+        """The (skill, level) pairs of `required` this agent does not reach."""
+        missing = []
+        for name, level in sorted(required.items()):
+            if self.skills.get(name, 0.0) < level:
+                missing.append((name, level))
+        return missing
+
+
+@dataclass
+class Task:
+    task_id: str
+    customer_id: str
+    region: str  # already resolved through the customer when empty
+    skills: dict
+    priority: float
+    effort: float
+    assigned_to: str
+    pinned: bool
+
+
+@dataclass
+class Customer:
+    customer_id: str
+    region: str
+    skills: dict
+    owner_id: str
+    ownership_hours: float
+
+
+def agent_from_row(row, where):
+    agent_id = row.get("agent_id", "")
+    if agent_id == "":
+        raise ValueError(f"{where}: agent without agent_id")
+    capacity = parse_number(row.get("capacity_hours", ""))
+    if capacity is None:
+        raise ValueError(f"{where}: agent {agent_id} has no capacity_hours")
+    max_tasks = parse_number(row.get("max_tasks", ""))
+    max_customers = parse_number(row.get("max_customers", ""))
+    return Agent(
+        agent_id=agent_id,
+        regions=set(parse_list(row.get("regions", ""))),
+        skills=parse_skills(row.get("skills", "")),
+        capacity=capacity,
+        max_tasks=None if max_tasks is None else int(max_tasks),
+        max_customers=None if max_customers is None else int(max_customers),
+        active=parse_bool(row.get("active", ""), default=True),
+    )
+
+
+def load_agents(path):
+    """agent_id -> Agent, in file order."""
+    _, rows = read_csv(path)
+    agents = {}
+    for line, row in enumerate(rows, start=2):
+        agent = agent_from_row(row, f"{path}:{line}")
+        if agent.agent_id in agents:
+            raise ValueError(f"{path}:{line}: duplicate agent_id {agent.agent_id}")
+        agents[agent.agent_id] = agent
+    return agents
+
+
+def load_customers(path):
+    """customer_id -> Customer."""
+    _, rows = read_csv(path)
+    customers = {}
+    for line, row in enumerate(rows, start=2):
+        customer_id = row.get("customer_id", "")
+        if customer_id in customers:
+            raise ValueError(f"{path}:{line}: duplicate customer_id {customer_id}")
+        hours = parse_number(row.get("ownership_hours", ""))
+        customers[customer_id] = Customer(
+            customer_id=customer_id,
+            region=row.get("region", ""),
+            skills=parse_skills(row.get("required_skills", "")),
+            owner_id=row.get("owner_id", ""),
+            ownership_hours=0.0 if hours is None else hours,
+        )
+    return customers
+
+
+def load_tasks(path, customers):
+    """task_id -> Task; an empty task region falls back to the customer's region."""
+    _, rows = read_csv(path)
+    tasks = {}
+    for line, row in enumerate(rows, start=2):
+        task_id = row.get("task_id", "")
+        if task_id in tasks:
+            raise ValueError(f"{path}:{line}: duplicate task_id {task_id}")
+        customer_id = row.get("customer_id", "")
+        region = row.get("region", "")
+        if region == "" and customer_id in customers:
+            region = customers[customer_id].region
+        priority = parse_number(row.get("priority", ""))
+        effort = parse_number(row.get("effort_hours", ""))
+        if priority is None or effort is None:
+            raise ValueError(f"{path}:{line}: task {task_id} lacks priority or effort_hours")
+        tasks[task_id] = Task(
+            task_id=task_id,
+            customer_id=customer_id,
+            region=region,
+            skills=parse_skills(row.get("required_skills", "")),
+            priority=priority,
+            effort=effort,
+            assigned_to=row.get("assigned_to", ""),
+            pinned=parse_bool(row.get("pinned", ""), default=False),
+        )
+    return tasks
+
+
+# --------------------------------------------------------------------------------------------
+# events.yaml (contract section 4), applied in order to the agents
+# --------------------------------------------------------------------------------------------
+
+
+def cell_text(value):
+    """A YAML value as the CSV cell it stands for (lists joined with `;`)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ";".join(cell_text(v) for v in value)
+    return str(value).strip()
+
+
+def load_events(events):
+    """A path to events.yaml, or an already parsed list / {'events': [...]} mapping."""
+    if events is None:
+        return []
+    if isinstance(events, (str, Path)):
+        import yaml  # only needed when events are given
+
+        with open(events, encoding="utf-8-sig") as handle:
+            events = yaml.safe_load(handle)
+    if events is None:
+        return []
+    if isinstance(events, dict):
+        events = events.get("events") or []
+    return list(events)
+
+
+def apply_events(agents, events):
+    """leave -> inactive; hire -> new agent; capacity / transfer / skills -> new value."""
+
+    def known(agent_id, kind):
+        agent_id = cell_text(agent_id)
+        if agent_id not in agents:
+            raise ValueError(f"events.yaml: {kind} of unknown agent {agent_id!r}")
+        return agents[agent_id]
+
+    for number, event in enumerate(load_events(events), start=1):
+        if not isinstance(event, dict):
+            raise ValueError(f"events.yaml: event {number} is not a mapping: {event!r}")
+        if "leave" in event:
+            who = event["leave"]
+            if isinstance(who, dict):
+                who = who.get("agent")
+            names = who if isinstance(who, list) else [who]
+            for name in names:
+                known(name, "leave").active = False
+        elif "hire" in event:
+            row = {str(k).strip(): cell_text(v) for k, v in (event["hire"] or {}).items()}
+            agent = agent_from_row(row, f"events.yaml event {number}")
+            if agent.agent_id in agents:
+                raise ValueError(f"events.yaml: hire of existing agent {agent.agent_id}")
+            agents[agent.agent_id] = agent
+        elif "capacity" in event:
+            change = event["capacity"]
+            known(change.get("agent"), "capacity").capacity = float(change["capacity_hours"])
+        elif "transfer" in event:
+            change = event["transfer"]
+            regions = set(parse_list(cell_text(change.get("regions"))))
+            known(change.get("agent"), "transfer").regions = regions
+        elif "skills" in event:
+            change = event["skills"]
+            skills = parse_skills(cell_text(change.get("skills")))
+            known(change.get("agent"), "skills").skills = skills
+        else:
+            raise ValueError(f"events.yaml: unknown event {number}: {event!r}")
+    return agents
+
+
+# --------------------------------------------------------------------------------------------
+# The checks
+# --------------------------------------------------------------------------------------------
+
+
+def check_plan(
+    scenario_dir,
+    plan_dir,
+    *,
+    region_hard=True,
+    agents_override=None,
+    events=None,
+):
+    """Every violation of the contract's hard rules and plan-file shape, as readable strings.
+
+    An empty list means the plan is valid. `agents_override` replaces the scenario's agents.csv;
+    `events` (a path to an events.yaml) is applied to the agents before checking.
+    Malformed *scenario* input raises ValueError; everything wrong in the *plan* is a violation.
+    """
+    scenario_dir = Path(scenario_dir)
+    plan_dir = Path(plan_dir)
+    problems = []
+
+    agents = load_agents(Path(agents_override) if agents_override else scenario_dir / "agents.csv")
+    apply_events(agents, events)
+    customers_path = scenario_dir / "customers.csv"
+    customers = load_customers(customers_path) if customers_path.exists() else None
+    tasks = load_tasks(scenario_dir / "tasks.csv", customers or {})
+
+    assignment_path = plan_dir / "assignments.csv"
+    if not assignment_path.exists():
+        return ["assignments.csv is missing"]
+    assigned = check_assignments(assignment_path, tasks, agents, region_hard, problems)
+
+    owned = {}  # customer_id -> owner_id, from owners.csv
+    if customers is not None:
+        owners_path = plan_dir / "owners.csv"
+        if owners_path.exists():
+            owned = check_owners(owners_path, customers, agents, region_hard, problems)
+        else:
+            problems.append("owners.csv is missing (customers.csv was given)")
+
+    check_agent_limits(assigned, owned, tasks, customers or {}, agents, problems)
+
+    load_path = plan_dir / "agent_load.csv"
+    if load_path.exists():
+        check_agent_load(load_path, assigned, owned, tasks, customers or {}, agents, problems)
+    else:
+        problems.append("agent_load.csv is missing")
+
+    summary_path = plan_dir / "summary.json"
+    if summary_path.exists():
+        check_summary(summary_path, assignment_path, assigned, tasks, problems)
+    else:
+        problems.append("summary.json is missing")
+
+    return problems
+
+
+def check_assignments(path, tasks, agents, region_hard, problems):
+    """Rows of assignments.csv against tasks.csv; returns task_id -> agent_id ('' = unassigned)."""
+    header, rows = read_csv(path)
+    for column in ASSIGNMENT_COLUMNS:
+        if column not in header:
+            problems.append(f"assignments.csv: missing column {column}")
+
+    assigned = {}
+    for line, row in enumerate(rows, start=2):
+        task_id = row.get("task_id", "")
+        if task_id not in tasks:
+            problems.append(f"assignments.csv:{line}: unknown task {task_id!r}")
+            continue
+        if task_id in assigned:
+            problems.append(f"assignments.csv:{line}: duplicate task {task_id}")
+            continue
+        agent_id = row.get("agent_id", "")
+        assigned[task_id] = agent_id
+        check_assignment_row(row, tasks[task_id], agents, region_hard, problems)
+
+    for task_id in tasks:
+        if task_id not in assigned:
+            problems.append(f"assignments.csv: missing task {task_id}")
+    return assigned
+
+
+def check_assignment_row(row, task, agents, region_hard, problems):
+    """One task's row: eligibility of the agent, copied columns, changed flag, pin, reason."""
+    where = f"task {task.task_id}"
+    agent_id = row.get("agent_id", "")
+    previous = row.get("previous_agent_id", "")
+
+    if agent_id != "":
+        check_eligible(where, "agent", agent_id, task.region, task.skills, agents, region_hard, problems)
+    elif row.get("reason", "") == "":
+        problems.append(f"{where}: unassigned with no reason")
+
+    if previous != task.assigned_to:
+        problems.append(
+            f"{where}: previous_agent_id is {previous!r}, tasks.csv assigned_to is {task.assigned_to!r}"
+        )
+    check_changed_flag(where, row.get("changed", ""), agent_id, previous, problems)
+
+    for column, expected in (("priority", task.priority), ("effort_hours", task.effort)):
+        text = row.get(column, "")
+        try:
+            value = parse_number(text)
+        except ValueError:
+            value = None
+        if value is None or not close(value, expected):
+            problems.append(f"{where}: {column} is {text!r}, input has {fmt(expected)}")
+
+    pinned_agent = agents.get(task.assigned_to)
+    if task.pinned and pinned_agent is not None and pinned_agent.active:
+        if agent_id != task.assigned_to:
+            problems.append(f"{where}: pinned to {task.assigned_to} but assigned to {agent_id or 'nobody'}")
+
+
+def check_eligible(where, role, agent_id, region, skills, agents, region_hard, problems):
+    """Hard rule 2: the agent exists, is active, covers the region, has every skill level."""
+    agent = agents.get(agent_id)
+    if agent is None:
+        problems.append(f"{where}: unknown agent {agent_id}")
+        return
+    if not agent.active:
+        problems.append(f"{where}: inactive agent {agent_id} as {role}")
+    if region_hard and not agent.covers(region):
+        problems.append(f"{where}: {role} {agent_id} does not cover region {region}")
+    for name, level in agent.missing_skills(skills):
+        have = agent.skills.get(name)
+        have_text = "none" if have is None else fmt(have)
+        problems.append(f"{where}: {role} {agent_id} lacks skill {name}:{fmt(level)} (has {have_text})")
+
+
+def check_changed_flag(where, text, new, previous, problems):
+    """changed is true exactly when the agent differs from a non-empty previous agent."""
+    expected = previous != "" and new != previous
+    try:
+        changed = parse_bool(text, default=False)
+    except ValueError:
+        problems.append(f"{where}: changed flag {text!r} is not a boolean")
+        return
+    if changed != expected:
+        problems.append(f"{where}: changed flag is {str(changed).lower()}, expected {str(expected).lower()}")
+
+
+def check_owners(path, customers, agents, region_hard, problems):
+    """Rows of owners.csv against customers.csv; returns customer_id -> owner_id."""
+    header, rows = read_csv(path)
+    for column in OWNER_COLUMNS:
+        if column not in header:
+            problems.append(f"owners.csv: missing column {column}")
+
+    owned = {}
+    for line, row in enumerate(rows, start=2):
+        customer_id = row.get("customer_id", "")
+        if customer_id not in customers:
+            problems.append(f"owners.csv:{line}: unknown customer {customer_id!r}")
+            continue
+        if customer_id in owned:
+            problems.append(f"owners.csv:{line}: duplicate customer {customer_id}")
+            continue
+        customer = customers[customer_id]
+        where = f"customer {customer_id}"
+        owner_id = row.get("owner_id", "")
+        previous = row.get("previous_owner_id", "")
+        owned[customer_id] = owner_id
+        if owner_id != "":
+            check_eligible(
+                where,
+                "owner",
+                owner_id,
+                customer.region,
+                customer.skills,
+                agents,
+                region_hard,
+                problems,
+            )
+        if previous != customer.owner_id:
+            problems.append(
+                f"{where}: previous_owner_id is {previous!r}, customers.csv owner_id is {customer.owner_id!r}"
+            )
+        check_changed_flag(where, row.get("changed", ""), owner_id, previous, problems)
+
+    for customer_id in customers:
+        if customer_id not in owned:
+            problems.append(f"owners.csv: missing customer {customer_id}")
+    return owned
+
+
+def hours_by_agent(assigned, owned, tasks, customers):
+    """agent_id -> (task count, task hours, customer count, ownership hours), input values."""
+    totals = {}
+
+    def entry(agent_id):
+        if agent_id not in totals:
+            totals[agent_id] = [0, 0.0, 0, 0.0]
+        return totals[agent_id]
+
+    for task_id, agent_id in assigned.items():
+        if agent_id != "":
+            e = entry(agent_id)
+            e[0] += 1
+            e[1] += tasks[task_id].effort
+    for customer_id, owner_id in owned.items():
+        if owner_id != "":
+            e = entry(owner_id)
+            e[2] += 1
+            e[3] += customers[customer_id].ownership_hours
+    return totals
+
+
+def check_agent_limits(assigned, owned, tasks, customers, agents, problems):
+    """Hard rule 3: task + ownership hours <= capacity; counts <= max_tasks / max_customers."""
+    totals = hours_by_agent(assigned, owned, tasks, customers)
+    for agent_id, (n_tasks, task_hours, n_customers, own_hours) in totals.items():
+        agent = agents.get(agent_id)
+        if agent is None:
+            continue  # already reported as an unknown agent
+        hours = task_hours + own_hours
+        if hours > agent.capacity + TOL:
+            problems.append(
+                f"agent {agent_id}: over capacity: {fmt(task_hours)} task hours + "
+                f"{fmt(own_hours)} ownership hours = {fmt(hours)} > {fmt(agent.capacity)}"
+            )
+        if agent.max_tasks is not None and n_tasks > agent.max_tasks:
+            problems.append(f"agent {agent_id}: {n_tasks} tasks > max_tasks {agent.max_tasks}")
+        if agent.max_customers is not None and n_customers > agent.max_customers:
+            problems.append(
+                f"agent {agent_id}: {n_customers} customers > max_customers {agent.max_customers}"
+            )
+
+
+def check_agent_load(path, assigned, owned, tasks, customers, agents, problems):
+    """agent_load.csv: one row per agent, its numbers agreeing with the assignments."""
+    header, rows = read_csv(path)
+    for column in LOAD_COLUMNS:
+        if column not in header:
+            problems.append(f"agent_load.csv: missing column {column}")
+
+    totals = hours_by_agent(assigned, owned, tasks, customers)
+    seen = set()
+    for line, row in enumerate(rows, start=2):
+        agent_id = row.get("agent_id", "")
+        where = f"agent_load.csv:{line}: agent {agent_id}"
+        if agent_id not in agents:
+            problems.append(f"agent_load.csv:{line}: unknown agent {agent_id!r}")
+            continue
+        if agent_id in seen:
+            problems.append(f"agent_load.csv:{line}: duplicate agent {agent_id}")
+            continue
+        seen.add(agent_id)
+        agent = agents[agent_id]
+        n_tasks, task_hours, _, own_hours = totals.get(agent_id, (0, 0.0, 0, 0.0))
+
+        try:
+            values = {c: parse_number(row.get(c, "")) for c in LOAD_COLUMNS[1:]}
+        except ValueError:
+            problems.append(f"{where}: a number does not parse: {row}")
+            continue
+
+        if values["tasks"] is None or values["tasks"] != n_tasks:
+            problems.append(f"{where}: tasks is {row.get('tasks')!r}, assignments give {n_tasks}")
+
+        hours = values["hours"]
+        if hours is None:
+            problems.append(f"{where}: hours is empty")
+        else:
+            slack = 1e-6 * max(1.0, abs(hours)) + 0.01
+            with_owned = task_hours + own_hours
+            if abs(hours - task_hours) > slack and abs(hours - with_owned) > slack:
+                problems.append(
+                    f"{where}: hours is {fmt(hours)}, assignments give {fmt(task_hours)} "
+                    f"(or {fmt(with_owned)} with ownership hours)"
+                )
+
+        capacity = values["capacity_hours"]
+        if capacity is None or not close(capacity, agent.capacity):
+            problems.append(
+                f"{where}: capacity_hours is {row.get('capacity_hours')!r}, agents have {fmt(agent.capacity)}"
+            )
+
+        utilization = values["utilization"]
+        if hours is not None and agent.capacity > 0:
+            expected = hours / agent.capacity
+            if utilization is None or abs(utilization - expected) > 1e-3:
+                problems.append(
+                    f"{where}: utilization is {row.get('utilization')!r}, hours / capacity = {expected:.6g}"
+                )
+
+    for agent_id in agents:
+        if agent_id not in seen:
+            problems.append(f"agent_load.csv: missing agent {agent_id}")
+
+
+def check_summary(path, assignment_path, assigned, tasks, problems):
+    """summary.json: the required keys, and the counts that can be recomputed from the plan."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            summary = json.load(handle)
+    except (OSError, ValueError) as error:
+        problems.append(f"summary.json: unreadable: {error}")
+        return
+    if not isinstance(summary, dict):
+        problems.append("summary.json: not a JSON object")
+        return
+    for key in SUMMARY_KEYS:
+        if key not in summary:
+            problems.append(f"summary.json: missing key {key}")
+
+    n_assigned = sum(1 for agent_id in assigned.values() if agent_id != "")
+    _, rows = read_csv(assignment_path)
+    n_changed = 0
+    for row in rows:
+        try:
+            if parse_bool(row.get("changed", ""), default=False):
+                n_changed += 1
+        except ValueError:
+            pass  # reported with the row
+
+    for key, expected in (("tasks", len(tasks)), ("assigned", n_assigned), ("moves", n_changed)):
+        if key in summary and not same_number(summary[key], expected):
+            problems.append(f"summary.json: {key} is {summary[key]!r}, expected {expected}")
+
+    if "priority_weighted_coverage" in summary:
+        reported = summary["priority_weighted_coverage"]
+        total = sum(task.priority for task in tasks.values())
+        if total == 0:
+            if not (reported is None or same_number(reported, 0) or same_number(reported, 1)):
+                problems.append(f"summary.json: priority_weighted_coverage is {reported!r} with no tasks")
+        else:
+            covered = sum(tasks[task_id].priority for task_id, agent_id in assigned.items() if agent_id)
+            expected = covered / total
+            if not same_number(reported, expected):
+                problems.append(
+                    f"summary.json: priority_weighted_coverage is {reported!r}, expected {expected:.6g}"
+                )
+
+
+def same_number(value, expected):
+    """A JSON number (not a bool) equal to `expected` within TOL."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and abs(value - expected) <= TOL
+
+
+def assert_plan_ok(scenario_dir, plan_dir, **kw):
+    """Raise AssertionError listing (up to 20 of) the plan's violations."""
+    problems = check_plan(scenario_dir, plan_dir, **kw)
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise AssertionError(f"plan {plan_dir} has {len(problems)} violation(s):\n  {shown}{more}")
