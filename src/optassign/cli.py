@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import api
@@ -42,7 +43,7 @@ SeedOpt = Annotated[
 
 
 def fail_input(exc: ScenarioError) -> None:
-    err.print(f"[bold red]error:[/] {exc.render()}", markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(exc.render())}", markup=True, soft_wrap=True)
     raise typer.Exit(EXIT_INPUT)
 
 

@@ -60,7 +60,7 @@ def unassigned_reason(
     cands = d.task_cand.agent[lo:hi]
     if len(cands) == 0:
         return prefix + blocked_reason(d, t)
-    full_hours = load[cands] + d.effort[t] > d.capacity[cands]
+    full_hours = load[cands] + d.task_cand.weight[lo:hi] > d.capacity[cands]
     at_cap = (d.max_tasks[cands] >= 0) & (count[cands] >= d.max_tasks[cands])
     blocked = full_hours | at_cap
     n = len(cands)
@@ -125,7 +125,8 @@ def reasons(
 ) -> np.ndarray:
     """The reason text of every task of a plan."""
     done = assign >= 0
-    load = np.bincount(assign[done], weights=d.effort[done], minlength=d.n_agents).astype(np.int64)
+    weight = d.task_cand.weight_of(assign)
+    load = np.bincount(assign[done], weights=weight[done], minlength=d.n_agents).astype(np.int64)
     owned = owner >= 0
     load += np.bincount(owner[owned], weights=d.ownership_hours[owned], minlength=d.n_agents).astype(np.int64)
     count = np.bincount(assign[done], minlength=d.n_agents)

@@ -6,72 +6,79 @@ from __future__ import annotations
 import numpy as np
 
 from .problem import ProblemData
-from .schema import Policy
+
+BIG = np.iinfo(np.int64).max
 
 
 def greedy_plan(
-    data: ProblemData, policy: Policy | None = None, *, keep_current: bool = True
+    data: ProblemData,
+    *,
+    keep_current: bool = True,
+    pair_score: np.ndarray | None = None,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A feasible plan: owners and tasks in force kept while they fit (most valuable first), then
-    the rest in order of priority (shorter first on ties), each to the least utilised eligible
-    agent with room. Returns agent per task and owner per customer (-1 = none)."""
+    """A feasible plan built one decision at a time.
+
+    Pins first; then (with `keep_current`) owners and assignees in force while they fit, most
+    valuable first; then every other task by priority (shorter first on ties) to the eligible
+    agent with room that has the highest `pair_score`, ties to the least utilised. With no
+    score this is the least-loaded routing rule. `start` seeds the plan with given tasks and
+    owners (kept where they fit) instead of the plan in force. Returns agent per task and
+    owner per customer (-1 = none)."""
     d = data
+    tc, oc = d.task_cand, d.owner_cand
     load = np.zeros(d.n_agents, dtype=np.int64)
     count = np.zeros(d.n_agents, dtype=np.int64)
     owned = np.zeros(d.n_agents, dtype=np.int64)
     cap = np.where(d.active, d.capacity, 0)
-    max_tasks = np.where(d.max_tasks >= 0, d.max_tasks, np.iinfo(np.int64).max)
-    max_cust = np.where(d.max_customers >= 0, d.max_customers, np.iinfo(np.int64).max)
+    max_tasks = np.where(d.max_tasks >= 0, d.max_tasks, BIG)
+    max_cust = np.where(d.max_customers >= 0, d.max_customers, BIG)
     assign = np.full(d.n_tasks, -1, dtype=np.int32)
     owner = np.full(d.n_customers, -1, dtype=np.int32)
-    tc, oc = d.task_cand, d.owner_cand
+    score = np.zeros(len(tc)) if pair_score is None else pair_score
+    wanted_task = d.current if start is None else start[0]
+    wanted_owner = d.owner if start is None else start[1]
+    keep = keep_current or start is not None
 
-    def fits_task(t: int, a: np.ndarray) -> np.ndarray:
-        return (load[a] + d.effort[t] <= cap[a]) & (count[a] < max_tasks[a])
+    def try_place(t: int, only: int = -1) -> bool:
+        lo, hi = tc.ptr[t], tc.ptr[t + 1]
+        a = tc.agent[lo:hi]
+        ok = (load[a] + tc.weight[lo:hi] <= cap[a]) & (count[a] < max_tasks[a])
+        if only >= 0:
+            ok &= a == only
+        if not ok.any():
+            return False
+        k = np.flatnonzero(ok)
+        util = load[a[k]] / np.maximum(cap[a[k]], 1)
+        best = k[np.lexsort((util, -score[lo:hi][k]))[0]]
+        assign[t] = a[best]
+        load[a[best]] += tc.weight[lo + best]
+        count[a[best]] += 1
+        return True
 
-    def place_task(t: int, a: int) -> None:
-        assign[t] = a
-        load[a] += d.effort[t]
-        count[a] += 1
-
-    # Pins first: validated to fit.
     for t in np.flatnonzero(d.pinned).tolist():
-        place_task(t, int(d.current[t]))
+        try_place(t, int(d.current[t]))
 
-    # Owners in force, then the rest by tier (A first), to the least utilised candidate.
-    c_rows = np.arange(d.n_customers)
-    c_order = np.lexsort((c_rows, d.tier))
-    kept_owner = d.owner[c_order] if keep_current else np.full(len(c_order), -1)
-    for c, a_now in zip(c_order.tolist(), kept_owner.tolist(), strict=True):
-        cands = oc.agent[oc.ptr[c] : oc.ptr[c + 1]]
-        if a_now >= 0 and a_now in cands:
-            choice = np.array([a_now])
-        else:
-            choice = cands
-        ok = choice[(load[choice] + d.ownership_hours[c] <= cap[choice]) & (owned[choice] < max_cust[choice])]
-        if len(ok) == 0 and len(choice) == 1 and len(cands) > 1:
-            ok = cands[(load[cands] + d.ownership_hours[c] <= cap[cands]) & (owned[cands] < max_cust[cands])]
-        if len(ok):
-            a = int(ok[np.argmin(load[ok] / np.maximum(cap[ok], 1))])
-            owner[c] = a
-            load[a] += d.ownership_hours[c]
-            owned[a] += 1
+    # Owners: the one in force where legal and it fits, else the least utilised candidate.
+    for c in np.lexsort((np.arange(d.n_customers), d.tier)).tolist():
+        lo, hi = oc.ptr[c], oc.ptr[c + 1]
+        a = oc.agent[lo:hi]
+        ok = (load[a] + oc.weight[lo:hi] <= cap[a]) & (owned[a] < max_cust[a])
+        if not ok.any():
+            continue
+        k = np.flatnonzero(ok)
+        kept = k[a[k] == wanted_owner[c]] if keep else k[:0]
+        best = kept[0] if len(kept) else k[np.argmin(load[a[k]] / np.maximum(cap[a[k]], 1))]
+        owner[c] = a[best]
+        load[a[best]] += oc.weight[lo + best]
+        owned[a[best]] += 1
 
-    free = assign < 0
     order = np.lexsort((np.arange(d.n_tasks), d.effort, -d.priority.astype(np.int64)))
-    order = order[free[order]]
-    if keep_current:
-        for t in order[d.current[order] >= 0].tolist():
-            a = int(d.current[t])
-            lo, hi = tc.ptr[t], tc.ptr[t + 1]
-            if a in tc.agent[lo:hi] and fits_task(t, np.array([a]))[0]:
-                place_task(t, a)
+    order = order[assign[order] < 0]
+    if keep:
+        for t in order[wanted_task[order] >= 0].tolist():
+            try_place(t, int(wanted_task[t]))
         order = order[assign[order] < 0]
     for t in order.tolist():
-        cands = tc.agent[tc.ptr[t] : tc.ptr[t + 1]]
-        if len(cands) == 0:
-            continue
-        ok = cands[fits_task(t, cands)]
-        if len(ok):
-            place_task(t, int(ok[np.argmin(load[ok] / np.maximum(cap[ok], 1))]))
+        try_place(t)
     return assign, owner

@@ -3,6 +3,7 @@ plan folders atomically. Every input problem is collected with file, line, colum
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import shutil
@@ -29,14 +30,24 @@ Problems = list[InputProblem]
 
 
 # --------------------------------------------------------------------------- YAML
-def read_yaml(path: Path, problems: Problems, label: str | None = None) -> object:
-    """Parse a YAML file; a syntax error becomes a located problem instead of a traceback."""
+YamlLines = dict[tuple[str, ...], int]
+
+
+def read_yaml(
+    path: Path, problems: Problems, label: str | None = None, lines: YamlLines | None = None
+) -> object:
+    """Parse a YAML file; a syntax error becomes a located problem instead of a traceback.
+    With `lines`, it is filled with the line of every key path (see `yaml_key_lines`)."""
     label = label or path.name
     if not path.is_file():
         problems.append(InputProblem(label, None, None, None, "file not found"))
         return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        if lines is not None:
+            lines.update(yaml_key_lines(text))
+        return data
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -47,15 +58,60 @@ def read_yaml(path: Path, problems: Problems, label: str | None = None) -> objec
     return None
 
 
-def pydantic_problems(exc: ValidationError, label: str, prefix: str = "") -> Problems:
-    """Turn pydantic's errors into problems naming the YAML key path as the column."""
+def yaml_key_lines(text: str) -> YamlLines:
+    """The 1-based line of every key path of a YAML document, e.g. ("policy", "balance_weight")
+    -> 3 and ("events", "0") -> 2 (list items by index)."""
+    out: YamlLines = {}
+    seen: set[int] = set()  # an alias may point back at its own anchor
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = (*path, str(key.value))
+                out[here] = key.start_mark.line + 1
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, value in enumerate(node.value):
+                here = (*path, str(i))
+                out[here] = value.start_mark.line + 1
+                walk(value, here)
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return out
+    if root is not None:
+        walk(root, ())
+    return out
+
+
+def pydantic_problems(
+    exc: ValidationError, label: str, prefix: str = "", lines: YamlLines | None = None
+) -> Problems:
+    """Turn pydantic's errors into problems naming the YAML key path as the column (and its line,
+    when `lines` of the file are given)."""
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
+        column = prefix + loc if loc else prefix.rstrip(".") or None
         value = err.get("input")
         shown = None if isinstance(value, dict | list) else str(value)
-        out.append(InputProblem(label, None, prefix + loc if loc else prefix or None, shown, err["msg"]))
+        out.append(InputProblem(label, _key_line(lines, column), column, shown, err["msg"]))
     return out
+
+
+def _key_line(lines: YamlLines | None, column: str | None) -> int | None:
+    """Line of the longest prefix of a dotted key path found in `lines`."""
+    if not lines or not column:
+        return None
+    path = tuple(column.split("."))
+    for n in range(len(path), 0, -1):
+        if path[:n] in lines:
+            return lines[path[:n]]
+    return None
 
 
 # --------------------------------------------------------------------------- CSV
@@ -77,14 +133,16 @@ def read_table(path: Path, table: Table, problems: Problems, label: str | None =
             encoding="utf-8-sig",
             skipinitialspace=False,
         )
+        with path.open(encoding="utf-8-sig", newline="") as fh:  # pandas renames repeats to x.1
+            header = pd.Index([c.strip() for c in next(csv.reader(fh), [])])
     except pd.errors.EmptyDataError:
         problems.append(InputProblem(label, 1, None, None, "file is empty: a header row is required"))
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
         problems.append(InputProblem(label, None, None, None, f"not a readable CSV: {exc}".strip()))
         return None
     raw.columns = [str(c).strip() for c in raw.columns]
-    dupes = raw.columns[raw.columns.duplicated()].tolist()
+    dupes = header[header.duplicated()].unique().tolist()
     for name in dupes:
         problems.append(InputProblem(label, 1, name, None, "column appears twice in the header"))
     if dupes:

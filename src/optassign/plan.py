@@ -109,7 +109,8 @@ def build_plan(scenario: Scenario, data: ProblemData, result: Result) -> Plan:
 
 def _agent_load(scenario: Scenario, d: ProblemData, assign: np.ndarray, owner: np.ndarray) -> pd.DataFrame:
     done = assign >= 0
-    task_hours = np.bincount(assign[done], weights=d.effort[done], minlength=d.n_agents) / HOUR_SCALE
+    weight = d.task_cand.weight_of(assign)
+    task_hours = np.bincount(assign[done], weights=weight[done], minlength=d.n_agents) / HOUR_SCALE
     owned = owner >= 0
     own_hours = np.bincount(owner[owned], weights=d.ownership_hours[owned], minlength=d.n_agents) / HOUR_SCALE
     hours = np.round(task_hours + own_hours, 6)

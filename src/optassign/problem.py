@@ -40,6 +40,8 @@ class Candidates:
     agent: np.ndarray  # int32[P]
     cross_region: np.ndarray  # bool[P]: agent does not cover the row's region (soft regions)
     overqual: np.ndarray  # int32[P]: skill levels above the required, summed
+    weight: np.ndarray  # int64[P]: scaled hours the pair takes of the agent's capacity
+    value: np.ndarray  # float64[P]: points the data itself gives the pair (0 for scenarios)
 
     @property
     def row(self) -> np.ndarray:
@@ -56,7 +58,25 @@ class Candidates:
         """The subset of pairs where `keep` is true, still in CSR form."""
         counts = np.bincount(self.row[keep], minlength=len(self.ptr) - 1)
         ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return Candidates(ptr, self.agent[keep], self.cross_region[keep], self.overqual[keep])
+        return Candidates(
+            ptr,
+            self.agent[keep],
+            self.cross_region[keep],
+            self.overqual[keep],
+            self.weight[keep],
+            self.value[keep],
+        )
+
+    def chosen(self, assign: np.ndarray) -> np.ndarray:
+        """Mask of the pairs a plan uses (assign: agent per row, -1 = none)."""
+        return self.agent == assign[self.row]
+
+    def weight_of(self, assign: np.ndarray) -> np.ndarray:
+        """Scaled hours each row takes under a plan (0 where unassigned)."""
+        out = np.zeros(len(self.ptr) - 1, dtype=np.int64)
+        pick = self.chosen(assign)
+        out[self.row[pick]] = self.weight[pick]
+        return out
 
 
 @dataclass(frozen=True)
@@ -99,6 +119,7 @@ class ProblemData:
     task_cand: Candidates
     owner_cand: Candidates
     region_hard: bool = True
+    must_assign: np.ndarray | None = None  # bool[T]: every such task gets an agent (benchmarks)
 
     @property
     def n_tasks(self) -> int:
@@ -160,12 +181,16 @@ def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemDa
     owner = index_of(agent_pos, cust["owner_id"])
 
     region_hard = policy.region == "hard"
-    task_cand = candidates(task_skill, task_region, agent_skill, agent_region, active, region_hard)
+    effort = hours_to_int(tasks["effort_hours"])
+    ownership_hours = hours_to_int(cust["ownership_hours"])
+    task_cand = candidates(task_skill, task_region, agent_skill, agent_region, active, region_hard, effort)
     # A pinned task's only candidate is its agent.
     if pin_active.any():
         keep = ~pin_active[task_cand.row] | (task_cand.agent == current[task_cand.row])
         task_cand = task_cand.select(keep)
-    owner_cand = candidates(customer_skill, customer_region, agent_skill, agent_region, active, region_hard)
+    owner_cand = candidates(
+        customer_skill, customer_region, agent_skill, agent_region, active, region_hard, ownership_hours
+    )
 
     return ProblemData(
         task_ids=tasks["task_id"].to_numpy(dtype=object),
@@ -173,7 +198,7 @@ def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemDa
         customer_ids=customer_ids,
         skill_names=skills,
         region_names=region_names,
-        effort=hours_to_int(tasks["effort_hours"]),
+        effort=effort,
         priority=tasks["priority"].to_numpy().astype(np.int8),
         task_customer=index_of(pd.Index(customer_ids), tasks["customer_id"]),
         task_region=task_region,
@@ -188,7 +213,7 @@ def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemDa
         cost_per_hour=agents["cost_per_hour"].to_numpy(dtype=float),
         agent_skill=agent_skill,
         agent_region=agent_region,
-        ownership_hours=hours_to_int(cust["ownership_hours"]),
+        ownership_hours=ownership_hours,
         tier=cust["tier"].map({"A": 0, "B": 1, "C": 2}).to_numpy().astype(np.int8),
         owner=owner,
         customer_region=customer_region,
@@ -206,17 +231,21 @@ def candidates(
     agent_region: np.ndarray,
     active: np.ndarray,
     region_hard: bool,
+    weight: np.ndarray,
     chunk_cells: int = 1 << 25,
 ) -> Candidates:
     """Eligible (row, agent) pairs: the agent is active, has every required skill at the required
     level and, when regions are hard, covers the row's region (-1 = anywhere).
 
     Rows that share a signature (region, required levels) share their agents, so the skill test
-    runs on unique signatures x agents only, in chunks that bound memory."""
+    runs on unique signatures x agents only, in chunks that bound memory. `weight` is the
+    scaled hours of each row; a pair takes its row's weight."""
     R, A = len(need), len(active)
     if R == 0:
         empty = np.zeros(0, dtype=np.int32)
-        return Candidates(np.zeros(1, np.int64), empty, np.zeros(0, bool), empty)
+        return Candidates(
+            np.zeros(1, np.int64), empty, np.zeros(0, bool), empty, np.zeros(0, np.int64), np.zeros(0)
+        )
     signature = np.column_stack([region.astype(np.int64), need.astype(np.int64)])
     uniq, inverse = np.unique(signature, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
@@ -227,9 +256,9 @@ def candidates(
     S = max(1, sig_need.shape[1])
     step = max(1, chunk_cells // max(1, A * S))
     sig_agents, sig_cross, sig_over, sig_count = [], [], [], np.zeros(len(uniq), np.int64)
+    have = agent_skill[None, :, :].astype(np.int16)
     for lo in range(0, len(uniq), step):
         nd = sig_need[lo : lo + step]
-        have = agent_skill[None, :, :].astype(np.int16)
         ok = (have >= nd[:, None, :]).all(axis=2) & active[None, :]
         over = np.where(nd[:, None, :] > 0, have - nd[:, None, :], 0).sum(axis=2)
         cov = covers[lo : lo + step]
@@ -247,7 +276,15 @@ def candidates(
     counts = sig_count[inverse]
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     start = np.repeat(sig_ptr[inverse] - ptr[:-1], counts) + np.arange(ptr[-1])
-    return Candidates(ptr, s_agent[start], s_cross[start], s_over[start])
+    row = np.repeat(np.arange(R), counts)
+    return Candidates(
+        ptr,
+        s_agent[start],
+        s_cross[start],
+        s_over[start],
+        np.asarray(weight, np.int64)[row],
+        np.zeros(len(start)),
+    )
 
 
 def _skill_matrix(long: pd.DataFrame, n: int, skill_pos: pd.Index) -> np.ndarray:

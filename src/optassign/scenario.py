@@ -18,11 +18,16 @@ from .schema import (
     AGENTS,
     CUSTOMERS,
     TASKS,
+    Capacity,
     Events,
+    Hire,
     InputProblem,
+    Leave,
     Policy,
     ScenarioConfig,
     ScenarioError,
+    Skills,
+    Transfer,
 )
 
 __all__ = ["Scenario", "load_scenario", "scenario_from_frames"]
@@ -97,26 +102,38 @@ def load_scenario(folder: str | Path, *, policy: str | Policy | None = None) -> 
     problems: list[InputProblem] = []
     if not folder.is_dir():
         raise ScenarioError([InputProblem(str(folder), None, None, None, "scenario folder not found")])
-    config = _read_config(folder, problems)
-    if config is None:
-        raise ScenarioError(problems)
-    agents = read_table(folder / config.agents, AGENTS, problems, config.agents)
-    tasks = read_table(folder / config.tasks, TASKS, problems, config.tasks)
+    lines: dict[tuple[str, ...], int] = {}
+    config = _read_config(folder, problems, lines)
+    broken = config is None  # still read the tables that exist, to report all problems together
+    config = config or ScenarioConfig()
+
+    def table(name: str, spec):
+        path = folder / name
+        return None if broken and not path.exists() else read_table(path, spec, problems, name)
+
+    agents = table(config.agents, AGENTS)
+    tasks = table(config.tasks, TASKS)
     cust_name = config.customers or "customers.csv"
     customers = None
     if config.customers is not None or (folder / cust_name).is_file():
-        customers = read_table(folder / cust_name, CUSTOMERS, problems, cust_name)
+        customers = table(cust_name, CUSTOMERS)
     events = None
     events_name = config.events or "events.yaml"
     if config.events is not None or (folder / events_name).is_file():
         events = read_events(folder / events_name, problems, events_name)
-    chosen = policy if policy is not None else config.policy
+    chosen = policy if policy is not None else None if broken else config.policy
+    if policy is None and isinstance(chosen, str) and Path(chosen).suffix in (".yaml", ".yml"):
+        chosen = str(folder / chosen)  # paths inside scenario.yaml are relative to its folder
     resolved: Policy | None = None
     try:
-        resolved = chosen if isinstance(chosen, Policy) else load_policy(chosen)
-    except ScenarioError as exc:
-        problems.extend(exc.problems)
-    if problems or agents is None or tasks is None:
+        resolved = chosen if isinstance(chosen, Policy) or chosen is None else load_policy(chosen)
+    except ScenarioError as exc:  # name where the policy was chosen: the option or scenario.yaml
+        where = ("scenario.yaml", lines.get(("policy",)), "policy")
+        if policy is not None:
+            where = ("--policy", None, None)
+        for q in exc.problems:
+            problems.append(InputProblem(*where, q.value, q.rule) if q.file == "policy" else q)
+    if agents is None or tasks is None:
         raise ScenarioError(problems)
     scenario = Scenario(
         name=config.name or folder.name,
@@ -124,7 +141,7 @@ def load_scenario(folder: str | Path, *, policy: str | Policy | None = None) -> 
         agents=agents,
         tasks=tasks,
         customers=customers,
-        policy=resolved,
+        policy=resolved or Policy(),
         folder=folder,
         config=config,
         events=events,
@@ -134,7 +151,8 @@ def load_scenario(folder: str | Path, *, policy: str | Policy | None = None) -> 
             if p.is_file() and p.suffix in (".csv", ".yaml", ".yml")
         },
     )
-    validate_references(scenario, problems, (config.agents, config.tasks, cust_name))
+    # with problems already, cells may be broken: check only references, not pins
+    validate_references(scenario, problems, (config.agents, config.tasks, cust_name), pins=not problems)
     if problems:
         raise ScenarioError(problems)
     return scenario
@@ -162,12 +180,15 @@ def scenario_from_frames(
     return scenario.replace(folder=None)
 
 
-def _read_config(folder: Path, problems: list[InputProblem]) -> ScenarioConfig | None:
+def _read_config(
+    folder: Path, problems: list[InputProblem], lines: dict[tuple[str, ...], int] | None = None
+) -> ScenarioConfig | None:
     path = folder / "scenario.yaml"
     if not path.is_file():
         problems.append(InputProblem("scenario.yaml", None, None, None, "file not found"))
         return None
-    data = read_yaml(path, problems, "scenario.yaml")
+    lines = {} if lines is None else lines
+    data = read_yaml(path, problems, "scenario.yaml", lines)
     if problems:
         return None
     if data is None:
@@ -175,28 +196,80 @@ def _read_config(folder: Path, problems: list[InputProblem]) -> ScenarioConfig |
     if not isinstance(data, dict):
         problems.append(InputProblem("scenario.yaml", None, None, None, "expected a mapping of keys"))
         return None
+    before = len(problems)
+    policy = data.get("policy")
+    if isinstance(policy, dict):  # inline: validated alone so errors name policy.<key>
+        try:
+            data = {**data, "policy": Policy.model_validate(policy)}
+        except ValidationError as exc:
+            problems.extend(pydantic_problems(exc, "scenario.yaml", "policy.", lines))
+    elif "policy" in data and not isinstance(policy, str):
+        problems.append(
+            InputProblem(
+                "scenario.yaml",
+                lines.get(("policy",)),
+                "policy",
+                None if isinstance(policy, list) else str(policy),
+                "expected a policy name, a policy file or a mapping of policy keys",
+            )
+        )
+    if len(problems) > before:
+        data = {k: v for k, v in data.items() if k != "policy"}
     try:
-        return ScenarioConfig.model_validate(data)
+        config = ScenarioConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(pydantic_problems(exc, "scenario.yaml"))
+        problems.extend(pydantic_problems(exc, "scenario.yaml", lines=lines))
         return None
+    return None if len(problems) > before else config
+
+
+EVENT_KINDS = {"leave": Leave, "hire": Hire, "capacity": Capacity, "transfer": Transfer, "skills": Skills}
 
 
 def read_events(path: Path, problems: list[InputProblem], label: str = "events.yaml") -> Events | None:
-    data = read_yaml(path, problems, label)
+    lines: dict[tuple[str, ...], int] = {}
+    data = read_yaml(path, problems, label, lines)
     if data is None:
         return None
     if isinstance(data, list):
         data = {"events": data}
+        lines = {("events", *k): v for k, v in lines.items()}
+    items = data.get("events") if isinstance(data, dict) else None
+    if isinstance(items, list):  # each event by its kind, so an error names just that event
+        before, events = len(problems), []
+        for i, item in enumerate(items):
+            kinds = [k for k in EVENT_KINDS if k in item] if isinstance(item, dict) else []
+            if len(kinds) != 1:
+                shown = ", ".join(map(str, item)) if isinstance(item, dict) else str(item)
+                problems.append(
+                    InputProblem(
+                        label,
+                        lines.get(("events", str(i))),
+                        f"events.{i}",
+                        shown,
+                        f"an event is exactly one of: {', '.join(EVENT_KINDS)}",
+                    )
+                )
+                continue
+            try:
+                events.append(EVENT_KINDS[kinds[0]].model_validate(item))
+            except ValidationError as exc:
+                problems.extend(pydantic_problems(exc, label, f"events.{i}.", lines))
+        if len(problems) > before:
+            return None
+        data = {**data, "events": events}
     try:
         return Events.model_validate(data)
     except ValidationError as exc:
-        problems.extend(pydantic_problems(exc, label))
+        problems.extend(pydantic_problems(exc, label, lines=lines))
         return None
 
 
-def validate_references(s: Scenario, problems: list[InputProblem], names: tuple[str, str, str]) -> None:
-    """Rules that span files: references resolve, pinned tasks can legally stay where they are."""
+def validate_references(
+    s: Scenario, problems: list[InputProblem], names: tuple[str, str, str], *, pins: bool = True
+) -> None:
+    """Rules that span files: references resolve, pinned tasks can legally stay where they are
+    (the latter only with `pins`, as it needs valid numbers and skills)."""
     agents_file, tasks_file, customers_file = names
     agent_ids = pd.Index(s.agents["agent_id"])
     tasks, lines = s.tasks, s.tasks.attrs.get("lines", np.arange(len(s.tasks)) + 2)
@@ -240,9 +313,11 @@ def validate_references(s: Scenario, problems: list[InputProblem], names: tuple[
         pinned & tasks["assigned_to"].eq("").to_numpy(),
         tasks_file,
         "pinned",
-        tasks["pinned"],
+        tasks["pinned"].map({True: "true", False: "false"}),
         "a pinned task needs assigned_to",
     )
+    if not pins:
+        return
     _validate_pins(
         s,
         problems,
@@ -285,7 +360,7 @@ def _validate_pins(
                     int(lines[i]),
                     "assigned_to",
                     agent,
-                    f"pinned to an agent who does not cover region {region}",
+                    f"region not covered: pinned to an agent who does not cover region {region}",
                 )
             )
         for skill, level in need.get(i, []):
@@ -297,38 +372,43 @@ def _validate_pins(
                         int(lines[i]),
                         "assigned_to",
                         agent,
-                        f"pinned to an agent with {skill}={have}, task needs {skill}>={level}",
+                        f"skill level too low: pinned to an agent with {skill}={have}, "
+                        f"task needs {skill}>={level}",
                     )
                 )
     frame = pd.DataFrame(
         {
             "agent": s.tasks["assigned_to"].to_numpy()[pinned],
             "effort": s.tasks["effort_hours"].to_numpy()[pinned],
+            "line": np.asarray(lines)[pinned],
         }
     )
-    per_agent = frame.groupby("agent", sort=True)["effort"].agg(["sum", "count"])
-    for agent, (hours, count) in per_agent.iterrows():
+    for agent, group in frame.groupby("agent", sort=True):
         row = agents.loc[agent]
         if not bool(row["active"]):
             continue
-        if hours > row["capacity_hours"] + 1e-9:
+        hours, count = group["effort"].cumsum().to_numpy(), np.arange(1, len(group) + 1)
+        on = ("line " if len(group) == 1 else "lines ") + ", ".join(str(int(n)) for n in group["line"])
+        over = np.flatnonzero(hours > row["capacity_hours"] + 1e-9)
+        if len(over):  # located on the first pin that no longer fits
             problems.append(
                 InputProblem(
                     tasks_file,
-                    None,
-                    "pinned",
+                    int(group["line"].iat[over[0]]),
+                    "assigned_to",
                     agent,
-                    f"pinned tasks of {agent} take {hours:g} h, more than its "
-                    f"capacity_hours {row['capacity_hours']:g}",
+                    f"pinned hours above the agent's capacity: tasks pinned to {agent} ({on}) take "
+                    f"{hours[-1]:g} h, more than its capacity_hours {row['capacity_hours']:g}",
                 )
             )
-        if not np.isnan(row["max_tasks"]) and count > row["max_tasks"]:
+        if not np.isnan(row["max_tasks"]) and count[-1] > row["max_tasks"]:
             problems.append(
                 InputProblem(
                     tasks_file,
-                    None,
-                    "pinned",
+                    int(group["line"].iat[int(row["max_tasks"])]),
+                    "assigned_to",
                     agent,
-                    f"{int(count)} tasks pinned to {agent}, more than its max_tasks {int(row['max_tasks'])}",
+                    f"more pins than max_tasks: {count[-1]} tasks pinned to {agent} ({on}), "
+                    f"more than its max_tasks {int(row['max_tasks'])}",
                 )
             )

@@ -12,10 +12,17 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from .greedy import greedy_plan
-from .model import AssignmentModel, evaluate
+from .model import AssignmentModel, evaluate, stage_plan
 from .problem import POINT_SCALE, ProblemData
+from .relax import Relaxation, pair_coefficients, relax, rounded_plan, top_per_row
 from .result import Result, SolveStatus, StageResult, relative_gap
-from .schema import Policy
+from .schema import TERMS, Policy
+
+# Instances with more candidate pairs than this are pruned to PRUNE_K pairs per task.
+PRUNE_ABOVE = 50_000
+PRUNE_K = 6
+# Deterministic work per second of time limit; the wall-clock limit stays as a hard cap.
+DTIME_PER_SECOND = 0.5
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,11 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         )
 
 
+def primary_terms(policy: Policy) -> list[str]:
+    """The terms of the first stage: what the LP bound and pruning are about."""
+    return stage_plan(policy, list(TERMS))[0]
+
+
 def solve_problem(
     data: ProblemData,
     policy: Policy,
@@ -67,31 +79,57 @@ def solve_problem(
     hint: tuple[np.ndarray, np.ndarray] | None = None,
     progress: ProgressFn | None = None,
     log: bool = False,
+    lp: bool = True,
+    prune: int | None = None,
     **params,
 ) -> Result:
     """Solve to the best plan found within `time_limit` seconds.
 
-    The same data, policy, seed and workers give the same plan: CP-SAT runs its workers in a
-    deterministic interleaved schedule and stops on deterministic time. Extra keyword arguments
-    go straight to CP-SAT's parameters (e.g. linearization_level=2)."""
+    Steps: the LP relaxation over every candidate pair gives the bound and a rounded start;
+    on large instances each task keeps only its `prune` best pairs by reduced cost (plus every
+    pair the LP uses and the assignee in force); CP-SAT then improves the best start, stage by
+    stage. The same data, policy, seed and workers give the same plan unless the wall-clock
+    cap stops CP-SAT before its deterministic budget (summary statistics say which). Extra
+    keyword arguments go straight to CP-SAT's parameters (e.g. linearization_level=2)."""
     started = time.perf_counter()
     workers = workers or default_workers()
     report = progress or (lambda _p: None)
-    report(Progress("build", 0.0))
-    model = AssignmentModel(data, policy)
-    start = hint if hint is not None else greedy_plan(data, policy)
-    values = model.values_of_plan(*start)
-    model.hint(values)
-    stages = model.stages
-    stage_results: list[StageResult] = []
     stats: dict[str, float | int | str] = {
-        "variables": len(model.model.proto.variables),
-        "constraints": len(model.model.proto.constraints),
         "task_pairs": len(data.task_cand),
         "owner_pairs": len(data.owner_cand),
-        "build_seconds": round(time.perf_counter() - started, 3),
     }
-    have_solution = True  # the hint is feasible by construction
+    primary = primary_terms(policy)
+    relaxation = None
+    if lp and len(data.task_cand):
+        report(Progress("LP relaxation", time.perf_counter() - started))
+        relaxation = relax(data, policy, primary, time_limit=max(1.0, 0.4 * time_limit))
+        stats.update(
+            lp_status=relaxation.status,
+            lp_bound=round(relaxation.bound, 6),
+            lp_seconds=round(relaxation.seconds, 3),
+            lp_rounds=relaxation.rounds,
+            lp_columns=relaxation.columns,
+        )
+        if not relaxation.ok:
+            relaxation = None
+    k = prune if prune is not None else (PRUNE_K if len(data.task_cand) > PRUNE_ABOVE else 0)
+    work = data
+    if relaxation is not None and k > 0:
+        work = data.replace(task_cand=data.task_cand.select(_pruned(data, relaxation, k, hint)))
+    stats["model_task_pairs"] = len(work.task_cand)
+
+    report(Progress("build", time.perf_counter() - started))
+    model = AssignmentModel(work, policy)
+    values, stats["start"] = _best_start(model, data, primary, relaxation, hint)
+    model.hint(values)
+    stages = model.stages
+    stats.update(
+        variables=len(model.model.proto.variables),
+        constraints=len(model.model.proto.constraints),
+        build_seconds=round(time.perf_counter() - started, 3),
+    )
+    stage_results: list[StageResult] = []
+    have_solution = True  # every start is feasible by construction
     for i, names in enumerate(stages):
         remaining = time_limit - (time.perf_counter() - started)
         budget = max(0.05, remaining / (len(stages) - i))
@@ -101,11 +139,14 @@ def solve_problem(
         prm.num_workers = workers
         prm.random_seed = seed
         prm.interleave_search = workers > 1
-        prm.max_deterministic_time = budget
-        prm.max_time_in_seconds = max(budget * 4, budget + 30)
+        prm.max_deterministic_time = budget * DTIME_PER_SECOND
+        prm.max_time_in_seconds = budget
         prm.log_search_progress = log
         for key, value in params.items():
-            setattr(prm, key, value)
+            if isinstance(value, list | tuple):
+                getattr(prm, key).extend(value)
+            else:
+                setattr(prm, key, value)
         phase = f"stage {i + 1}/{len(stages)}: {'+'.join(names)}"
         report(Progress(phase, time.perf_counter() - started))
         t0 = time.perf_counter()
@@ -132,8 +173,7 @@ def solve_problem(
                 names, status, obj / POINT_SCALE, bound / POINT_SCALE, round(time.perf_counter() - t0, 3)
             )
         )
-        stats[f"stage{i + 1}_branches"] = solver.num_branches
-        stats[f"stage{i + 1}_conflicts"] = solver.num_conflicts
+        stats[f"stage{i + 1}_stopped_by"] = _stopped_by(solver, status)
         if not have_solution:
             break
     assign, owner = model.plan_of_values(values)
@@ -146,11 +186,16 @@ def solve_problem(
         status = SolveStatus.FEASIBLE
     else:
         status = next(s for s in statuses if not s.has_solution)
-    primary = stage_results[0]
+    first = stage_results[0]
+    bound = first.best_bound
+    if relaxation is not None and (work is not data or relaxation.bound < bound):
+        # Over a pruned model only the LP over every pair is a bound for the whole problem.
+        bound = relaxation.bound
+        stage_results[0] = StageResult(first.terms, first.status, first.objective, bound, first.seconds)
     return Result(
         status=status,
-        objective=primary.objective,
-        best_bound=primary.best_bound,
+        objective=first.objective,
+        best_bound=bound,
         gap=max(s.gap for s in stage_results) if have_solution else float("inf"),
         runtime=time.perf_counter() - started,
         assign=assign,
@@ -162,3 +207,51 @@ def solve_problem(
         workers=workers,
         time_limit=time_limit,
     )
+
+
+def _stopped_by(solver: cp_model.CpSolver, status: SolveStatus) -> str:
+    if status == SolveStatus.OPTIMAL:
+        return "optimal"
+    if solver.deterministic_time >= solver.parameters.max_deterministic_time * 0.999:
+        return "deterministic time"
+    return "wall clock"
+
+
+def _pruned(
+    data: ProblemData, lp: Relaxation, k: int, hint: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
+    """Pairs kept in the model: each task's k best by reduced cost, every pair the LP uses,
+    the assignee in force and the hinted agent."""
+    tc = data.task_cand
+    keep = top_per_row(tc.row, lp.reduced_cost, np.arange(len(tc)), k, len(tc))
+    keep |= lp.x > 1e-9
+    keep |= tc.chosen(data.current)
+    if hint is not None:
+        keep |= tc.chosen(hint[0])
+    return keep
+
+
+def _best_start(
+    model: AssignmentModel,
+    full: ProblemData,
+    primary: list[str],
+    lp: Relaxation | None,
+    hint: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, str]:
+    """A full solution vector to hint: the caller's plan if given, else the better (on the
+    primary terms) of the greedy that keeps the plan in force and the repaired LP rounding."""
+    d = model.data
+    if hint is not None:
+        return model.values_of_plan(*hint), "given"
+    starts = {"greedy": greedy_plan(d)}
+    if lp is not None:
+        score, _ = pair_coefficients(d, model.policy, primary)
+        starts["lp rounding"] = greedy_plan(d, pair_score=score, start=rounded_plan(full, lp))
+    var, coef = model.stage_expr(model.stages[0] if model.stages else primary)
+    best_name, best_values, best_value = "", None, -np.inf
+    for name, plan in starts.items():
+        values = model.values_of_plan(*plan)
+        value = float(coef @ values[var])
+        if value > best_value:
+            best_name, best_values, best_value = name, values, value
+    return best_values, best_name

@@ -76,7 +76,7 @@ class AssignmentModel:
         d, v = self.data, self.var
         vals = np.zeros(len(self.model.proto.variables), dtype=np.int64)
         tc, oc = d.task_cand, d.owner_cand
-        x = (tc.agent == assign[tc.row]).astype(np.int64)
+        x = tc.chosen(assign).astype(np.int64)
         vals[v.x] = x
         vals[v.o] = (oc.agent == owner[oc.row]).astype(np.int64)
         if len(v.y):
@@ -86,7 +86,7 @@ class AssignmentModel:
             vals[v.y] = used
         if v.util_max is not None:
             a = assign[assign >= 0]
-            load = np.bincount(a, weights=d.effort[assign >= 0], minlength=d.n_agents)
+            load = np.bincount(a, weights=tc.weight_of(assign)[assign >= 0], minlength=d.n_agents)
             own = owner >= 0
             load += np.bincount(owner[own], weights=d.ownership_hours[own], minlength=d.n_agents)
             has_work = np.bincount(tc.agent, minlength=d.n_agents) > 0

@@ -42,6 +42,7 @@ class Constraints:
 
     def add_constraints(self) -> None:
         self._one_agent_per_task()
+        self._must_assign()
         self._one_owner_per_customer()
         self._capacity_hours()
         self._max_tasks()
@@ -55,14 +56,24 @@ class Constraints:
         pairs = self.pair_order[self.pair_ptr[a] : self.pair_ptr[a + 1]]
         owns = self.own_order[self.own_ptr[a] : self.own_ptr[a + 1]]
         vars_ = np.concatenate([v.x[pairs], v.o[owns]])
-        hours = np.concatenate([d.effort[d.task_cand.row[pairs]], d.ownership_hours[d.owner_cand.row[owns]]])
+        hours = np.concatenate([d.task_cand.weight[pairs], d.owner_cand.weight[owns]])
         return vars_, hours
 
     def _one_agent_per_task(self) -> None:
         """Hard: each task has at most one agent, sum_a x[t,a] <= 1 (pins are fixed to 1)."""
         ptr = self.data.task_cand.ptr
-        for t in np.flatnonzero(np.diff(ptr) > 1).tolist():
+        must = self.data.must_assign if self.data.must_assign is not None else np.zeros(len(ptr) - 1, bool)
+        for t in np.flatnonzero((np.diff(ptr) > 1) & ~must).tolist():
             add_at_most_one(self.model, self.var.x[ptr[t] : ptr[t + 1]])
+
+    def _must_assign(self) -> None:
+        """Hard, where the data asks for it (e.g. GAP benchmarks): sum_a x[t,a] = 1."""
+        ptr, must = self.data.task_cand.ptr, self.data.must_assign
+        if must is None:
+            return
+        for t in np.flatnonzero(must).tolist():
+            n = int(ptr[t + 1] - ptr[t])
+            add_linear(self.model, self.var.x[ptr[t] : ptr[t + 1]], np.ones(n), 1, 1)
 
     def _one_owner_per_customer(self) -> None:
         """Hard: each customer has at most one owner, sum_a o[c,a] <= 1."""
@@ -71,7 +82,7 @@ class Constraints:
             add_at_most_one(self.model, self.var.o[ptr[c] : ptr[c + 1]])
 
     def _capacity_hours(self) -> None:
-        """Hard: sum_t effort[t] x[t,a] + sum_c own_hours[c] o[c,a] <= capacity[a] (in 1/100 h)."""
+        """Hard: sum_t hours[t,a] x[t,a] + sum_c own_hours[c] o[c,a] <= capacity[a] (1/100 h)."""
         for a in range(self.data.n_agents):
             vars_, hours = self.agent_load(a)
             if len(vars_) and hours.sum() > self.data.capacity[a]:

@@ -31,9 +31,10 @@ def _pair_term(name: str, var: Variables, points: np.ndarray) -> Term:
 
 
 def service(d: ProblemData, p: Policy, v: Variables) -> Term:
-    """Soft: + priority_value[priority(t)] for each assigned task."""
+    """Soft: + priority_value[priority(t)] for each assigned task, + the pair's own value (0 for
+    scenarios; a benchmark's negated cost)."""
     value = np.array([0.0] + [p.priority_value[k] for k in range(1, 6)])
-    return _pair_term("service", v, value[d.priority[d.task_cand.row]])
+    return _pair_term("service", v, value[d.priority[d.task_cand.row]] + d.task_cand.value)
 
 
 def ownership(d: ProblemData, p: Policy, v: Variables) -> Term:
@@ -56,7 +57,7 @@ def overqualification(d: ProblemData, p: Policy, v: Variables) -> Term:
 def cost(d: ProblemData, p: Policy, v: Variables) -> Term:
     """Soft: - cost_weight * cost_per_hour(a) * effort_hours(t) for each assignment."""
     c = d.task_cand
-    money = d.cost_per_hour[c.agent] * d.effort[c.row] / HOUR_SCALE
+    money = d.cost_per_hour[c.agent] * c.weight / HOUR_SCALE
     return _pair_term("cost", v, -p.cost_weight * money)
 
 
@@ -135,6 +136,8 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
     (-1 = none), computed from the arrays alone: the solver's objective must agree."""
     t = np.flatnonzero(assign >= 0)
     a = assign[t]
+    hours = d.task_cand.weight_of(assign)[t]
+    chosen = d.task_cand.chosen(assign)
     c = np.flatnonzero(owner >= 0)
     oa = owner[c]
     value = np.array([0.0] + [p.priority_value[k] for k in range(1, 6)])
@@ -149,11 +152,11 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
         np.where(cust >= 0, d.owner[np.maximum(cust, 0)], -1) if d.n_customers else np.full(len(t), -1)
     )
     out = {
-        "service": value[d.priority[t]].sum(),
+        "service": value[d.priority[t]].sum() + d.task_cand.value[chosen].sum(),
         "ownership": tier_value[d.tier[c]].sum(),
         "cross_region": -(p.cross_region_penalty if p.region == "soft" else 0.0) * cross.sum(),
         "overqualification": -p.overqualification_weight * overq.sum(),
-        "cost": -p.cost_weight * (d.cost_per_hour[a] * d.effort[t] / HOUR_SCALE).sum(),
+        "cost": -p.cost_weight * (d.cost_per_hour[a] * hours / HOUR_SCALE).sum(),
         "keep_assignee": p.keep_assignee_weight * (a == d.current[t]).sum(),
         "keep_owner_tasks": p.keep_owner_tasks_weight * ((owner_in_force >= 0) & (a == owner_in_force)).sum(),
         "keep_customer_owner": p.keep_customer_owner_weight * (oa == d.owner[c]).sum(),
@@ -162,7 +165,7 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
         "balance": 0.0,
     }
     if p.balance != "none":
-        load = np.bincount(a, weights=d.effort[t], minlength=d.n_agents)
+        load = np.bincount(a, weights=hours, minlength=d.n_agents)
         load += np.bincount(oa, weights=d.ownership_hours[c], minlength=d.n_agents)
         has_work = np.bincount(d.task_cand.agent, minlength=d.n_agents) > 0
         mask = d.active & (d.capacity > 0) & has_work
