@@ -106,11 +106,6 @@ def test_header_only_tasks_gives_an_empty_plan_without_customers(tiny_scenario, 
     _empty_plan_ok(tiny_scenario, tmp_path / "plan")
 
 
-@pytest.mark.xfail(
-    reason="engine: model.values_of_plan crashes (numpy casting float64 -> int64 in bincount) "
-    "when there are no tasks but customers have ownership_hours",
-    strict=True,
-)
 def test_header_only_tasks_gives_an_empty_plan(tiny_scenario, tmp_path):
     write_csv(tiny_scenario / "tasks.csv", [], columns=list(TASKS[0]))
     _empty_plan_ok(tiny_scenario, tmp_path / "plan")

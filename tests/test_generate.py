@@ -37,8 +37,7 @@ def check_contract(folder: pathlib.Path) -> dict[str, pd.DataFrame]:
     """Assert the data-contract rules a generated scenario promises; return the tables."""
     meta = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
     assert {"name", "description", "policy"} <= set(meta)
-    agents, customers, tasks = (_read(folder, f) for f in ("agents.csv", "customers.csv",
-                                                             "tasks.csv"))
+    agents, customers, tasks = (_read(folder, f) for f in ("agents.csv", "customers.csv", "tasks.csv"))
     for df, key in ((agents, "agent_id"), (customers, "customer_id"), (tasks, "task_id")):
         assert df[key].is_unique and (df[key] != "").all()
 
@@ -57,8 +56,10 @@ def check_contract(folder: pathlib.Path) -> dict[str, pd.DataFrame]:
 
     def eligible(agent: str, region: str, req: str) -> bool:
         have = a_skills[agent]
-        return bool(active[agent]) and _covers(ag.at[agent, "regions"], region) and all(
-            have.get(s, 0) >= lv for s, lv in _skills(req).items()
+        return (
+            bool(active[agent])
+            and _covers(ag.at[agent, "regions"], region)
+            and all(have.get(s, 0) >= lv for s, lv in _skills(req).items())
         )
 
     # customers
@@ -138,8 +139,9 @@ def test_same_seed_gives_identical_files(tmp_path):
 
 
 def test_counts_and_references(tmp_path):
-    out = generate_scenario(tmp_path / "s", tasks=2000, agents=60, regions=5, skills=8, seed=1,
-                            name="mid", policy="continuity")
+    out = generate_scenario(
+        tmp_path / "s", tasks=2000, agents=60, regions=5, skills=8, seed=1, name="mid", policy="continuity"
+    )
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
     t = check_contract(out)
     assert len(t["tasks"]) == 2000 and len(t["agents"]) == 60
@@ -161,8 +163,7 @@ def test_counts_and_references(tmp_path):
 def test_explicit_customers_and_tiny_sizes(tmp_path):
     t = check_contract(generate_scenario(tmp_path / "c", tasks=50, agents=3, customers=7, seed=2))
     assert len(t["customers"]) == 7
-    t = check_contract(generate_scenario(tmp_path / "one", tasks=1, agents=1, regions=3,
-                                         skills=25, seed=0))
+    t = check_contract(generate_scenario(tmp_path / "one", tasks=1, agents=1, regions=3, skills=25, seed=0))
     assert len(t["customers"]) == 10
     assert len(t["tasks"]) == 1
 

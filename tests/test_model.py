@@ -175,11 +175,6 @@ def test_rules_hold_together_on_random_instance(tmp_path):
     assert np.all(plan.agent_load["hours"] <= plan.agent_load["capacity_hours"] + 1e-9)
 
 
-@pytest.mark.xfail(
-    reason="engine bug: evaluate() indexes agent_region[:, 0] when no region is named anywhere "
-    "(agents `*`, tasks without region): IndexError",
-    strict=True,
-)
 def test_scenario_without_any_named_region(tmp_path):
     # One agent covering `*`, one task with no region: region_names is empty. Serving T1 (p5) = 16.
     plan = solve_checked(tmp_path, [agent("A1", regions="*")], [task("T1", 5)], policy=SERVICE)

@@ -344,12 +344,6 @@ def test_balance_counts_ownership_hours(tmp_path):
     assert plan.result.objective == pytest.approx(6)
 
 
-@pytest.mark.xfail(
-    reason="engine bug: balance coefficient is rint(-balance_weight * POINT_SCALE / UTIL_SCALE), "
-    "i.e. balance_weight rounded to whole points per 100% (4.4 -> 4), so the solver optimises a "
-    "different objective than evaluate() reports",
-    strict=True,
-)
 def test_balance_weight_is_not_rounded_to_whole_points(tmp_path):
     # A1 has 10 h; T1 takes 10 h and earns 4.2 (priority 3). Balance weight 4.4, max utilisation:
     # serving T1 gives 4.2 - 4.4 * 1.0 = -0.2 < 0, so the optimum leaves it unassigned: 0.
@@ -360,11 +354,6 @@ def test_balance_weight_is_not_rounded_to_whole_points(tmp_path):
     assert plan.result.objective == pytest.approx(0)
 
 
-@pytest.mark.xfail(
-    reason="engine bug: a balance_weight below 0.5 rounds to a 0 coefficient, so build_terms drops "
-    "the balance term while evaluate() still charges it",
-    strict=True,
-)
 def test_small_balance_weight_still_balances(tmp_path):
     # A1, A2: 10 h; T1, T2: 4 h, p3 = 4 each. Weight 0.3, max utilisation:
     # split 4/4 -> 8 - 0.3 * 0.4 = 7.88; both on one agent -> 8 - 0.3 * 0.8 = 7.76.

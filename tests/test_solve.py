@@ -28,6 +28,7 @@ from _cases import (
 )
 from checker import assert_plan_ok
 from optassign import Policy, SolveStatus, build_problem, solve_problem
+from optassign.problem import POINT_SCALE
 
 # A policy with every term on (whole-point balance weight, soft regions).
 ALL_TERMS = Policy(
@@ -152,7 +153,7 @@ def test_hint_values_of_plan_reproduce_its_objective():
     m = AssignmentModel(data, policy)
     values = m.values_of_plan(r.assign, r.owner)
     var, coef = m.stage_expr(m.stages[0])
-    assert float(coef @ values[var]) / 1000 == pytest.approx(r.objective, abs=1e-9)
+    assert float(coef @ values[var]) / POINT_SCALE == pytest.approx(r.objective, abs=1e-9)
     assign, owner = m.plan_of_values(values)
     assert np.array_equal(assign, r.assign) and np.array_equal(owner, r.owner)
 

@@ -15,15 +15,18 @@ from .schema import Policy
 # Hours enter the solver as integers in hundredths of an hour (0.6 minutes); effort_hours and
 # capacity_hours are rounded once, here, to that grid.
 HOUR_SCALE = 100
-# Objective weights enter the solver as integers in thousandths of a point.
-POINT_SCALE = 1000
+# Objective weights enter the solver as integers in ten-thousandths of a point.
+POINT_SCALE = 10_000
 # Utilisation enters balance terms in thousandths (per mille) of capacity.
 UTIL_SCALE = 1000
 
 
 def hours_to_int(hours: np.ndarray | pd.Series) -> np.ndarray:
-    """The one place hours become integers: round to 1/HOUR_SCALE h."""
-    return np.rint(np.asarray(hours, dtype=float) * HOUR_SCALE).astype(np.int64)
+    """The one place hours become integers: round to 1/HOUR_SCALE h; positive hours never
+    round down to nothing (they take at least one unit)."""
+    h = np.asarray(hours, dtype=float)
+    scaled = np.rint(h * HOUR_SCALE).astype(np.int64)
+    return np.where(h > 0, np.maximum(scaled, 1), scaled)
 
 
 def points_to_int(points: np.ndarray | float) -> np.ndarray:

@@ -21,8 +21,13 @@ from .schema import TERMS, Policy
 # Instances with more candidate pairs than this are pruned to PRUNE_K pairs per task.
 PRUNE_ABOVE = 50_000
 PRUNE_K = 6
-# Deterministic work per second of time limit; the wall-clock limit stays as a hard cap.
+# The time limit is spent as CP-SAT deterministic work, so that the same inputs, seed and
+# workers give the same plan; DTIME_PER_SECOND units take about a second on a 2-core machine.
+# A wall-clock cap (factor x time + slack) stops a solve on a loaded machine; the summary
+# statistics say when it did, as that run may not be reproducible.
 DTIME_PER_SECOND = 0.5
+WALL_CAP_FACTOR = 2.0
+WALL_CAP_SLACK = 5.0
 
 
 @dataclass(frozen=True)
@@ -128,64 +133,53 @@ def solve_problem(
         constraints=len(model.model.proto.constraints),
         build_seconds=round(time.perf_counter() - started, 3),
     )
-    stage_results: list[StageResult] = []
-    have_solution = True  # every start is feasible by construction
+    raw: list[tuple[list[str], SolveStatus, float, float]] = []
     for i, names in enumerate(stages):
         remaining = time_limit - (time.perf_counter() - started)
         budget = max(0.05, remaining / (len(stages) - i))
-        model.maximize(names)
-        solver = cp_model.CpSolver()
-        prm = solver.parameters
-        prm.num_workers = workers
-        prm.random_seed = seed
-        prm.interleave_search = workers > 1
-        prm.max_deterministic_time = budget * DTIME_PER_SECOND
-        prm.max_time_in_seconds = budget
-        prm.log_search_progress = log
-        for key, value in params.items():
-            if isinstance(value, list | tuple):
-                getattr(prm, key).extend(value)
-            else:
-                setattr(prm, key, value)
         phase = f"stage {i + 1}/{len(stages)}: {'+'.join(names)}"
         report(Progress(phase, time.perf_counter() - started))
         t0 = time.perf_counter()
-        cb = _Reporter(phase, started, report) if progress else None
-        code = solver.solve(model.model, cb) if cb else solver.solve(model.model)
-        status = SolveStatus(solver.status_name(code))
-        if status.has_solution:
-            values = np.array(solver.response_proto.solution, dtype=np.int64)
-            obj = solver.objective_value
-            bound = solver.best_objective_bound
-            floor = obj - policy.stage_tolerance * abs(obj)
-            model.add_floor(names, int(np.floor(floor)))
-            model.hint(values)
-        else:
-            # No better plan in this stage's time: the hinted plan stands (it is feasible).
-            var, coef = model.stage_expr(names)
-            obj = float(coef @ values[var])
-            bound = solver.best_objective_bound if code != cp_model.MODEL_INVALID else float("nan")
-            have_solution = code == cp_model.UNKNOWN
-            if have_solution:
-                status = SolveStatus.FEASIBLE
-        stage_results.append(
-            StageResult(
-                names, status, obj / POINT_SCALE, bound / POINT_SCALE, round(time.perf_counter() - t0, 3)
-            )
+        status, values, bound, stopped = _solve_stage(
+            model,
+            names,
+            values,
+            budget,
+            workers,
+            seed,
+            log,
+            params,
+            _Reporter(phase, started, report) if progress else None,
         )
-        stats[f"stage{i + 1}_stopped_by"] = _stopped_by(solver, status)
-        if not have_solution:
+        stats[f"stage{i + 1}_seconds"] = round(time.perf_counter() - t0, 3)
+        stats[f"stage{i + 1}_stopped_by"] = stopped
+        raw.append((names, status, bound, time.perf_counter() - t0))
+        if not status.has_solution:
             break
-    assign, owner = model.plan_of_values(values)
-    if not stages:  # nothing to decide: no pairs and no weights
+        # Later stages keep what this one reached (less the policy's tolerance).
+        var, coef = model.stage_expr(names)
+        reached = float(coef @ values[var])
+        model.add_floor(names, int(np.floor(reached - policy.stage_tolerance * abs(reached))))
+        model.hint(values)
+    # Each stage's objective is the final plan's value on its terms.
+    stage_results = []
+    for names, status, bound, seconds in raw:
+        var, coef = model.stage_expr(names)
+        value = float(coef @ values[var]) if status.has_solution else float("nan")
+        stage_results.append(
+            StageResult(names, status, value / POINT_SCALE, bound / POINT_SCALE, round(seconds, 3))
+        )
+    if not stage_results:  # nothing to decide: no pairs and no weights
         stage_results.append(StageResult([], SolveStatus.OPTIMAL, 0.0, 0.0, 0.0))
-    statuses = [s.status for s in stage_results]
-    if all(s == SolveStatus.OPTIMAL for s in statuses):
+    statuses = [r.status for r in stage_results]
+    if all(st == SolveStatus.OPTIMAL for st in statuses):
         status = SolveStatus.OPTIMAL
-    elif have_solution:
+    elif all(st.has_solution for st in statuses):
         status = SolveStatus.FEASIBLE
     else:
-        status = next(s for s in statuses if not s.has_solution)
+        status = next(st for st in statuses if not st.has_solution)
+    have_solution = status.has_solution
+    assign, owner = model.plan_of_values(values)
     first = stage_results[0]
     bound = first.best_bound
     if relaxation is not None and (work is not data or relaxation.bound < bound):
@@ -196,7 +190,7 @@ def solve_problem(
         status=status,
         objective=first.objective,
         best_bound=bound,
-        gap=max(s.gap for s in stage_results) if have_solution else float("inf"),
+        gap=max(r.gap for r in stage_results) if have_solution else float("inf"),
         runtime=time.perf_counter() - started,
         assign=assign,
         owner=owner,
@@ -207,6 +201,44 @@ def solve_problem(
         workers=workers,
         time_limit=time_limit,
     )
+
+
+def _solve_stage(
+    model: AssignmentModel,
+    names: list[str],
+    values: np.ndarray,
+    budget: float,
+    workers: int,
+    seed: int,
+    log: bool,
+    params: dict,
+    callback: cp_model.CpSolverSolutionCallback | None,
+) -> tuple[SolveStatus, np.ndarray, float, str]:
+    """One CP-SAT solve of the named terms from the hinted `values`. Returns the status, the
+    best solution vector (the hint when CP-SAT found nothing better in time: it is feasible),
+    the bound (scaled points) and what stopped the search."""
+    model.maximize(names)
+    solver = cp_model.CpSolver()
+    prm = solver.parameters
+    prm.num_workers = workers
+    prm.random_seed = seed
+    prm.interleave_search = workers > 1
+    prm.max_deterministic_time = budget * DTIME_PER_SECOND
+    prm.max_time_in_seconds = budget * WALL_CAP_FACTOR + WALL_CAP_SLACK
+    prm.log_search_progress = log
+    for key, value in params.items():
+        if isinstance(value, list | tuple):
+            getattr(prm, key).extend(value)
+        else:
+            setattr(prm, key, value)
+    code = solver.solve(model.model, callback) if callback else solver.solve(model.model)
+    status = SolveStatus(solver.status_name(code))
+    if status.has_solution:
+        values = np.array(solver.response_proto.solution, dtype=np.int64)
+        return status, values, solver.best_objective_bound, _stopped_by(solver, status)
+    if status == SolveStatus.UNKNOWN:
+        return SolveStatus.FEASIBLE, values, solver.best_objective_bound, _stopped_by(solver, status)
+    return status, values, float("nan"), status.value.lower()
 
 
 def _stopped_by(solver: cp_model.CpSolver, status: SolveStatus) -> str:

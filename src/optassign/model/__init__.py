@@ -86,7 +86,9 @@ class AssignmentModel:
             vals[v.y] = used
         if v.util_max is not None:
             a = assign[assign >= 0]
-            load = np.bincount(a, weights=tc.weight_of(assign)[assign >= 0], minlength=d.n_agents)
+            load = np.bincount(a, weights=tc.weight_of(assign)[assign >= 0], minlength=d.n_agents).astype(
+                float
+            )
             own = owner >= 0
             load += np.bincount(owner[own], weights=d.ownership_hours[own], minlength=d.n_agents)
             has_work = np.bincount(tc.agent, minlength=d.n_agents) > 0

@@ -4,6 +4,7 @@ from a plan's arrays in plain numpy, independently of the solver."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,9 +45,14 @@ def ownership(d: ProblemData, p: Policy, v: Variables) -> Term:
 
 
 def cross_region(d: ProblemData, p: Policy, v: Variables) -> Term:
-    """Soft (soft regions only): - cross_region_penalty per task outside its agent's regions."""
+    """Soft (soft regions only): - cross_region_penalty per task, and per owned customer,
+    outside its agent's regions."""
     w = p.cross_region_penalty if p.region == "soft" else 0.0
-    return _pair_term("cross_region", v, -w * d.task_cand.cross_region)
+    return Term(
+        "cross_region",
+        np.concatenate([v.x, v.o]),
+        points_to_int(-w * np.concatenate([d.task_cand.cross_region, d.owner_cand.cross_region])),
+    )
 
 
 def overqualification(d: ProblemData, p: Policy, v: Variables) -> Term:
@@ -92,6 +98,12 @@ def balance(d: ProblemData, p: Policy, v: Variables) -> Term:
     if v.util_max is None:
         return Term("balance", np.zeros(0, np.int64), np.zeros(0, np.int64))
     per_unit = -p.balance_weight * POINT_SCALE / UTIL_SCALE
+    if per_unit and abs(np.rint(per_unit) - per_unit) > 0.01 * abs(per_unit):
+        warnings.warn(
+            f"balance_weight {p.balance_weight} is below the solver's resolution "
+            f"({UTIL_SCALE / POINT_SCALE:g} points per 100%); it is rounded",
+            stacklevel=2,
+        )
     var = [v.util_max] + ([v.util_min] if v.util_min is not None else [])
     coef = [per_unit] + ([-per_unit] if v.util_min is not None else [])
     return Term("balance", np.array(var, np.int64), np.rint(coef).astype(np.int64))
@@ -145,8 +157,9 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
     need = d.task_skill[t].astype(np.int16)
     have = d.agent_skill[a].astype(np.int16)
     overq = np.where(need > 0, have - need, 0).sum(axis=1)
-    region = d.task_region[t]
-    cross = (region >= 0) & ~d.agent_region[a, np.maximum(region, 0)] if len(t) else np.zeros(0, bool)
+    cross = (
+        d.task_cand.cross_region[chosen].sum() + d.owner_cand.cross_region[d.owner_cand.chosen(owner)].sum()
+    )
     cust = d.task_customer[t]
     owner_in_force = (
         np.where(cust >= 0, d.owner[np.maximum(cust, 0)], -1) if d.n_customers else np.full(len(t), -1)
@@ -154,7 +167,7 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
     out = {
         "service": value[d.priority[t]].sum() + d.task_cand.value[chosen].sum(),
         "ownership": tier_value[d.tier[c]].sum(),
-        "cross_region": -(p.cross_region_penalty if p.region == "soft" else 0.0) * cross.sum(),
+        "cross_region": -(p.cross_region_penalty if p.region == "soft" else 0.0) * cross,
         "overqualification": -p.overqualification_weight * overq.sum(),
         "cost": -p.cost_weight * (d.cost_per_hour[a] * hours / HOUR_SCALE).sum(),
         "keep_assignee": p.keep_assignee_weight * (a == d.current[t]).sum(),
@@ -165,7 +178,7 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
         "balance": 0.0,
     }
     if p.balance != "none":
-        load = np.bincount(a, weights=hours, minlength=d.n_agents)
+        load = np.bincount(a, weights=hours, minlength=d.n_agents).astype(float)
         load += np.bincount(oa, weights=d.ownership_hours[c], minlength=d.n_agents)
         has_work = np.bincount(d.task_cand.agent, minlength=d.n_agents) > 0
         mask = d.active & (d.capacity > 0) & has_work
@@ -173,4 +186,4 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
             util = load[mask] / d.capacity[mask]
             measure = util.max() - (util.min() if p.balance == "spread" else 0.0)
             out["balance"] = -p.balance_weight * measure
-    return {k: float(v) for k, v in out.items()}
+    return {k: float(v) + 0.0 for k, v in out.items()}
