@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/optassign solve scenarios/demo --out out/demo --seed 0
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

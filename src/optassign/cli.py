@@ -184,6 +184,10 @@ def generate(
     console.print(f"scenario written to [bold]{path}[/]")
 
 
+# Commands of other areas live in their own modules and register on `app` when imported.
+from . import cli_analysis, cli_bench, cli_handover, cli_report  # noqa: E402, F401
+
+
 def main() -> None:
     try:
         app()

@@ -123,6 +123,11 @@ class ProblemData:
     owner_cand: Candidates
     region_hard: bool = True
     must_assign: np.ndarray | None = None  # bool[T]: every such task gets an agent (benchmarks)
+    # Handover: at most `move_budget` tasks and customers leave their agent in force, not
+    # counting those marked forced (their agent left or can no longer hold them).
+    move_budget: int | None = None
+    forced: np.ndarray | None = None  # bool[T]
+    owner_forced: np.ndarray | None = None  # bool[C]
 
     @property
     def n_tasks(self) -> int:

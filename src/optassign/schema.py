@@ -201,6 +201,14 @@ class Policy(BaseModel):
     cost_weight: float = Field(
         0.0, ge=0, description="points per unit of cost (cost_per_hour x effort_hours)"
     )
+    disruption_by_priority: PriorityValues = Field(
+        default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 1.0},
+        description="factor on keep_assignee_weight by the task's priority (moving urgent work hurts more)",
+    )
+    disruption_by_tier: dict[Literal["A", "B", "C"], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"A": 1.0, "B": 1.0, "C": 1.0},
+        description="factor on keep_customer_owner_weight by the customer's tier",
+    )
     ownership_value: dict[Literal["A", "B", "C"], Annotated[float, Field(ge=0)]] = Field(
         default_factory=lambda: {"A": 6.0, "B": 3.0, "C": 1.0},
         description="points for giving a customer of each tier an owner",
@@ -218,10 +226,20 @@ class Policy(BaseModel):
             raise ValueError(f"priority_value needs levels 1..5, missing {missing}")
         return dict(sorted(v.items()))
 
+    @field_validator("disruption_by_priority")
+    @classmethod
+    def _all_levels_default_one(cls, v: dict[int, float]) -> dict[int, float]:
+        return {p: float(v.get(p, 1.0)) for p in range(1, 6)}
+
     @field_validator("ownership_value")
     @classmethod
     def _all_tiers(cls, v: dict[str, float]) -> dict[str, float]:
         return {t: float(v.get(t, 0.0)) for t in TIERS}
+
+    @field_validator("disruption_by_tier")
+    @classmethod
+    def _all_tiers_default_one(cls, v: dict[str, float]) -> dict[str, float]:
+        return {t: float(v.get(t, 1.0)) for t in TIERS}
 
     @field_validator("stages")
     @classmethod

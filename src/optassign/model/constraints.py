@@ -49,6 +49,7 @@ class Constraints:
         self._max_customers()
         self._customer_links()
         self._utilisation_bounds()
+        self._move_budget()
 
     def agent_load(self, a: int) -> tuple[np.ndarray, np.ndarray]:
         """Variables and scaled hours of agent a's load: task efforts plus ownership hours."""
@@ -130,3 +131,18 @@ class Constraints:
                 add_linear(
                     self.model, np.append(vars_, v.util_min), np.append(hours * UTIL_SCALE, -cap), 0, INT_MAX
                 )
+
+    def _move_budget(self) -> None:
+        """Hard, in handovers: sum over unforced tasks and customers whose agent in force is a
+        candidate of (1 - x[t, current(t)]) + (1 - o[c, owner(c)]) <= move_budget."""
+        d, v = self.data, self.var
+        if d.move_budget is None:
+            return
+        tc, oc = d.task_cand, d.owner_cand
+        forced = d.forced if d.forced is not None else np.zeros(d.n_tasks, bool)
+        owner_forced = d.owner_forced if d.owner_forced is not None else np.zeros(d.n_customers, bool)
+        keep_x = np.flatnonzero(tc.chosen(d.current) & ~forced[tc.row])
+        keep_o = np.flatnonzero(oc.chosen(d.owner) & ~owner_forced[oc.row])
+        kept = np.concatenate([v.x[keep_x], v.o[keep_o]])
+        # sum(1 - keep) <= budget  <=>  sum(keep) >= len(keep) - budget
+        add_linear(self.model, kept, np.ones(len(kept)), max(0, len(kept) - int(d.move_budget)), INT_MAX)

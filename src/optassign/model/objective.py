@@ -67,10 +67,22 @@ def cost(d: ProblemData, p: Policy, v: Variables) -> Term:
     return _pair_term("cost", v, -p.cost_weight * money)
 
 
+def _keep_task_points(d: ProblemData, p: Policy) -> np.ndarray:
+    """Points per task for staying with its agent in force: weight x priority factor."""
+    factor = np.array([0.0] + [p.disruption_by_priority[k] for k in range(1, 6)])
+    return p.keep_assignee_weight * factor[d.priority]
+
+
+def _keep_owner_points(d: ProblemData, p: Policy) -> np.ndarray:
+    factor = np.array([p.disruption_by_tier[t] for t in "ABC"])
+    return p.keep_customer_owner_weight * factor[d.tier]
+
+
 def keep_assignee(d: ProblemData, p: Policy, v: Variables) -> Term:
-    """Soft: + keep_assignee_weight for each task left with its assigned_to."""
+    """Soft: + keep_assignee_weight x disruption_by_priority[priority] for each task left with
+    its assigned_to."""
     c = d.task_cand
-    return _pair_term("keep_assignee", v, p.keep_assignee_weight * (c.agent == d.current[c.row]))
+    return _pair_term("keep_assignee", v, _keep_task_points(d, p)[c.row] * (c.agent == d.current[c.row]))
 
 
 def keep_owner_tasks(d: ProblemData, p: Policy, v: Variables) -> Term:
@@ -82,10 +94,11 @@ def keep_owner_tasks(d: ProblemData, p: Policy, v: Variables) -> Term:
 
 
 def keep_customer_owner(d: ProblemData, p: Policy, v: Variables) -> Term:
-    """Soft: + keep_customer_owner_weight for each customer left with its owner in force."""
+    """Soft: + keep_customer_owner_weight x disruption_by_tier[tier] for each customer left with
+    its owner in force."""
     c = d.owner_cand
     kept = c.agent == d.owner[c.row]
-    return Term("keep_customer_owner", v.o, points_to_int(p.keep_customer_owner_weight * kept))
+    return Term("keep_customer_owner", v.o, points_to_int(_keep_owner_points(d, p)[c.row] * kept))
 
 
 def agents_per_customer(d: ProblemData, p: Policy, v: Variables) -> Term:
@@ -170,9 +183,9 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
         "cross_region": -(p.cross_region_penalty if p.region == "soft" else 0.0) * cross,
         "overqualification": -p.overqualification_weight * overq.sum(),
         "cost": -p.cost_weight * (d.cost_per_hour[a] * hours / HOUR_SCALE).sum(),
-        "keep_assignee": p.keep_assignee_weight * (a == d.current[t]).sum(),
+        "keep_assignee": _keep_task_points(d, p)[t][a == d.current[t]].sum(),
         "keep_owner_tasks": p.keep_owner_tasks_weight * ((owner_in_force >= 0) & (a == owner_in_force)).sum(),
-        "keep_customer_owner": p.keep_customer_owner_weight * (oa == d.owner[c]).sum(),
+        "keep_customer_owner": _keep_owner_points(d, p)[c][oa == d.owner[c]].sum(),
         "agents_per_customer": -p.agents_per_customer_weight
         * len(np.unique(cust[cust >= 0].astype(np.int64) * max(1, d.n_agents) + a[cust >= 0])),
         "balance": 0.0,
