@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import api
+from .export import ExportFormat, export_plan
 from .plan import Plan
 from .scenario import load_scenario
 from .schema import ScenarioError
@@ -125,6 +126,10 @@ def solve(
     workers: WorkersOpt = None,
     seed: SeedOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
+    formats: Annotated[
+        list[ExportFormat] | None,
+        typer.Option("--format", help="also write parquet / xlsx (repeatable; csv is always written)"),
+    ] = None,
 ) -> None:
     """Solve a scenario (the nightly batch) and write its plan folder."""
     try:
@@ -136,6 +141,9 @@ def solve(
     )
     target = out or Path("plans") / scenario.resolve().name
     plan.write(target)
+    extra = [f.value for f in formats or [] if f != ExportFormat.csv]
+    if extra:
+        export_plan(plan, target, extra)
     render_summary(plan, target)
 
 

@@ -3,4 +3,228 @@ Parses, calls the API, renders; the logic lives in the API modules."""
 
 from __future__ import annotations
 
-from .cli import app  # noqa: F401
+import smtplib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .cli import (
+    EXIT_INPUT,
+    LiveProgress,
+    PolicyOpt,
+    ScenarioArg,
+    SeedOpt,
+    TimeOpt,
+    WorkersOpt,
+    app,
+    console,
+    err,
+    fail_input,
+    render_summary,
+)
+from .handover import HandoverResult, handover, preview
+from .notify import DEFAULT_SENDER, parse_smtp, send_messages
+from .scenario import load_scenario
+from .schema import InputProblem, ScenarioError
+
+EXIT_SEND = 1
+
+PlanOpt = Annotated[
+    Path | None,
+    typer.Option("--plan", help="plan folder in force (assignments.csv, owners.csv); default: the input's"),
+]
+MaxMovesOpt = Annotated[
+    int | None,
+    typer.Option("--max-moves", min=0, help="at most N moves beyond the forced ones (0 = only forced moves)"),
+]
+FrontierOpt = Annotated[
+    bool, typer.Option("--frontier", help="also solve for move budgets 0, 5, 10, 20, ... (frontier.csv)")
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="plan folder to write")]
+SmtpOpt = Annotated[
+    str | None, typer.Option("--smtp", help="HOST:PORT of an SMTP relay: also send the outbox/ messages")
+]
+FromOpt = Annotated[str, typer.Option("--mail-from", help="sender address of the messages")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")]
+
+
+def _smtp(value: str | None) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    try:
+        return parse_smtp(value)
+    except ValueError as exc:
+        fail_input(ScenarioError([InputProblem("--smtp", None, None, value, str(exc))]))
+
+
+def _finish(res: HandoverResult, out: Path, smtp: tuple[str, int] | None, sender: str) -> None:
+    res.write(out, sender=sender)
+    render_handover(res, out)
+    if smtp is None:
+        return
+    host, port = smtp
+    try:
+        sent = send_messages(res.messages(sender=sender), host, port)
+    except (OSError, smtplib.SMTPException) as exc:
+        err.print(
+            f"[bold red]error:[/] sending via {escape(host)}:{port} failed: {escape(str(exc))}; "
+            f"the messages are in {escape(str(out / 'outbox'))}",
+            markup=True,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_SEND) from None
+    console.print(f"{len(sent)} message(s) sent via {host}:{port}")
+
+
+def render_handover(res: HandoverResult, out: Path | None) -> None:
+    """Warnings, the plan's summary, then what the handover changed against the plan in force."""
+    for w in res.warnings:
+        err.print(f"[yellow]warning:[/] {escape(w)}", markup=True, soft_wrap=True)
+    render_summary(res.plan, None)
+    k = res.kpis
+    m, cov, un = k["moves"], k["coverage"], k["unassigned"]
+    t = Table(title="handover against the plan in force", show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2%}"
+
+    rows = [
+        ("events", "; ".join(e for e in k["events"] if e) or "-"),
+        ("moves forced / voluntary", f"{m['forced']} / {m['voluntary']}"),
+        ("tasks / customers moving", f"{m['tasks']} / {m['customers']}"),
+        ("could not be placed", str(m["unplaced"])),
+        ("pins broken", str(m["pins_broken"])),
+        ("move budget", "-" if k["move_budget"] is None else str(k["move_budget"])),
+        ("coverage before -> after", f"{pct(cov['before'])} -> {pct(cov['after'])}"),
+        ("unassigned tasks before -> after", f"{un['tasks_before']} -> {un['tasks_after']}"),
+        ("unassigned hours before -> after", f"{un['hours_before']:g} -> {un['hours_after']:g}"),
+    ]
+    for key, value in rows:
+        t.add_row(key, value)
+    console.print(t)
+    by_p = Table(title="assigned by priority, before -> after")
+    for col in ("priority", "tasks", "before", "after", "delta"):
+        by_p.add_column(col, justify="right")
+    for p, row in k["assigned_by_priority"].items():
+        by_p.add_row(p, str(row["tasks"]), str(row["before"]), str(row["after"]), f"{row['delta']:+d}")
+    console.print(by_p)
+    if k["receivers"]:
+        rec = Table(title="receiving agents")
+        for col in ("agent", "tasks", "customers", "hours before -> after", "utilisation before -> after"):
+            rec.add_column(col, justify="right")
+        for agent, r in k["receivers"].items():
+            rec.add_row(
+                agent,
+                str(r["received_tasks"]),
+                str(r["received_customers"]),
+                f"{r['hours_before']:g} -> {r['hours_after']:g}",
+                f"{pct(r['utilization_before'])} -> {pct(r['utilization_after'])}",
+            )
+        console.print(rec)
+    if res.frontier is not None:
+        f = Table(title="moves frontier (budget = voluntary moves allowed)")
+        for col in ("budget", "moves", "objective", "coverage", "gap", "unassigned"):
+            f.add_column(col, justify="right")
+        for r in res.frontier.to_dict("records"):
+            f.add_row(
+                "none" if r["budget"] == "" else str(r["budget"]),
+                str(r["moves"]),
+                f"{r['objective']:,.3f}",
+                pct(r["coverage"]),
+                pct(r["gap"]),
+                str(r["unassigned"]),
+            )
+        console.print(f)
+    if out is not None:
+        console.print(
+            f"plan written to [bold]{escape(str(out))}[/] (handover.csv, {len(res.sheets)} "
+            f"handover sheet(s), {len(res.affected_agents)} message(s) in outbox/)"
+        )
+
+
+@app.command("handover")
+def handover_cmd(
+    scenario: ScenarioArg,
+    leave: Annotated[list[str], typer.Option("--leave", help="agent who leaves (repeat for several)")],
+    to: Annotated[
+        list[str] | None, typer.Option("--to", help="hand the leavers' work over only to these agents")
+    ] = None,
+    plan: PlanOpt = None,
+    max_moves: MaxMovesOpt = None,
+    frontier: FrontierOpt = False,
+    out: OutOpt = None,
+    smtp: SmtpOpt = None,
+    mail_from: FromOpt = DEFAULT_SENDER,
+    policy: PolicyOpt = None,
+    time_limit: TimeOpt = None,
+    workers: WorkersOpt = None,
+    seed: SeedOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Agents leave: re-plan their work from the plan in force, write the new plan with
+    handover.csv, handover sheets and messages."""
+    relay = _smtp(smtp)
+    try:
+        loaded = load_scenario(scenario, policy=policy)
+        res = handover(
+            loaded,
+            leave=leave,
+            to=to or None,
+            plan=plan,
+            max_moves=max_moves,
+            frontier=frontier,
+            time_limit=time_limit,
+            workers=workers,
+            seed=seed,
+            progress=LiveProgress(err, quiet),
+        )
+    except ScenarioError as exc:
+        fail_input(exc)
+    _finish(res, out or Path("plans") / f"{scenario.resolve().name}-handover", relay, mail_from)
+
+
+@app.command("preview")
+def preview_cmd(
+    scenario: ScenarioArg,
+    events: Annotated[
+        Path | None, typer.Option("--events", help="events.yaml to preview (default: the scenario's)")
+    ] = None,
+    plan: PlanOpt = None,
+    max_moves: MaxMovesOpt = None,
+    frontier: FrontierOpt = False,
+    out: OutOpt = None,
+    smtp: SmtpOpt = None,
+    mail_from: FromOpt = DEFAULT_SENDER,
+    policy: PolicyOpt = None,
+    time_limit: TimeOpt = None,
+    workers: WorkersOpt = None,
+    seed: SeedOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Preview staffing changes (leave, hire, capacity, transfer, skills) as a re-plan from the
+    plan in force; writes the plan folder with handover.csv like `handover`."""
+    relay = _smtp(smtp)
+    try:
+        loaded = load_scenario(scenario, policy=policy)
+        res = preview(
+            loaded,
+            events=events,
+            plan=plan,
+            max_moves=max_moves,
+            frontier=frontier,
+            time_limit=time_limit,
+            workers=workers,
+            seed=seed,
+            progress=LiveProgress(err, quiet),
+        )
+    except ScenarioError as exc:
+        fail_input(exc)
+    _finish(res, out or Path("plans") / f"{scenario.resolve().name}-preview", relay, mail_from)
+
+
+__all__ = ["EXIT_INPUT", "EXIT_SEND", "handover_cmd", "preview_cmd", "render_handover"]

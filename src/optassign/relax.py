@@ -17,7 +17,7 @@ from .problem import POINT_SCALE, ProblemData
 from .schema import Policy
 
 # Pairs solved at once before pricing takes over; more columns than this start restricted.
-FULL_LP_PAIRS = 400_000
+FULL_LP_PAIRS = 100_000
 EPS = 1e-7
 
 
@@ -32,6 +32,7 @@ class Relaxation:
     x: np.ndarray
     o: np.ndarray
     reduced_cost: np.ndarray
+    owner_reduced_cost: np.ndarray
     seconds: float
     rounds: int
     columns: int
@@ -64,48 +65,54 @@ def relax(
     time_limit: float = 60.0,
     initial_k: int = 8,
     add_k: int = 4,
-    max_rounds: int = 20,
+    max_rounds: int = 30,
 ) -> Relaxation:
-    """Solve the LP relaxation of the named terms over all candidate pairs."""
+    """Solve the LP relaxation of the named terms over all candidate pairs.
+
+    Small instances go to HiGHS whole. Large ones start from each row's `initial_k` most
+    promising pairs and add, round after round, up to `add_k` pairs per row whose reduced
+    cost under the current duals is positive, until none is left (then the restricted
+    optimum is the full optimum)."""
     started = time.perf_counter()
-    d, tc = data, data.task_cand
+    d, tc, oc = data, data.task_cand, data.owner_cand
     cx, co = pair_coefficients(d, policy, names)
-    P = len(tc)
-    row = tc.row
-    if P <= FULL_LP_PAIRS:
-        active = np.ones(P, dtype=bool)
-    else:
-        active = _initial_columns(d, cx, initial_k)
+    whole = len(tc) + len(oc) <= FULL_LP_PAIRS
+    act_x = np.ones(len(tc), bool) if whole else _initial_columns(d, tc, cx, d.current, initial_k)
+    act_o = np.ones(len(oc), bool) if whole else _initial_columns(d, oc, co, d.owner, initial_k)
     rounds, status = 0, "optimal"
-    x_full = np.zeros(P)
-    rc = np.zeros(P)
-    bound, o_val = float("nan"), np.zeros(len(co))
+    x, o = np.zeros(len(tc)), np.zeros(len(oc))
+    rc, rc_o = np.zeros(len(tc)), np.zeros(len(oc))
+    bound = float("nan")
     while True:
         rounds += 1
         remaining = time_limit - (time.perf_counter() - started)
-        sol = _solve_restricted(d, cx, co, active, max(1.0, remaining))
+        sol = _solve_restricted(d, cx, co, act_x, act_o, max(1.0, remaining))
         if sol is None:
             status = "failed"
             break
-        bound, x_r, o_val, duals = sol
-        rc = cx - duals["task"][row] - duals["capacity"][tc.agent] * tc.weight - duals["tasks_cap"][tc.agent]
-        x_full[:] = 0.0
-        x_full[active] = x_r
-        entering = ~active & (rc > EPS)
-        if not entering.any():
+        bound, x_r, o_r, duals = sol
+        cap = duals["capacity"]
+        rc = cx - duals["task"][tc.row] - cap[tc.agent] * tc.weight - duals["tasks_cap"][tc.agent]
+        rc_o = co - duals["customer"][oc.row] - cap[oc.agent] * oc.weight - duals["customers_cap"][oc.agent]
+        x[:], o[:] = 0.0, 0.0
+        x[act_x], o[act_o] = x_r, o_r
+        in_x, in_o = ~act_x & (rc > EPS), ~act_o & (rc_o > EPS)
+        if not (in_x.any() or in_o.any()):
             break
         if rounds >= max_rounds or time.perf_counter() - started > time_limit:
             status = "not converged"
             break
-        active |= top_per_row(row[entering], rc[entering], np.flatnonzero(entering), add_k, P)
+        act_x |= top_per_row(tc.row[in_x], rc[in_x], np.flatnonzero(in_x), add_k, len(tc))
+        act_o |= top_per_row(oc.row[in_o], rc_o[in_o], np.flatnonzero(in_o), add_k, len(oc))
     return Relaxation(
         bound=float(bound),
-        x=x_full,
-        o=o_val,
+        x=x,
+        o=o,
         reduced_cost=rc,
+        owner_reduced_cost=rc_o,
         seconds=time.perf_counter() - started,
         rounds=rounds,
-        columns=int(active.sum()),
+        columns=int(act_x.sum() + act_o.sum()),
         status=status,
     )
 
@@ -121,73 +128,73 @@ def top_per_row(rows: np.ndarray, score: np.ndarray, index: np.ndarray, k: int, 
     return out
 
 
-def _initial_columns(d: ProblemData, cx: np.ndarray, k: int) -> np.ndarray:
-    """Start from each task's k best pairs by points, ties to agents whose candidate demand is
-    lowest against their capacity; pins and assignees in force are always in."""
-    tc = d.task_cand
+def _initial_columns(d: ProblemData, cand, points: np.ndarray, in_force: np.ndarray, k: int) -> np.ndarray:
+    """Each row's k best pairs by points, ties to agents whose candidate demand is lowest
+    against their capacity; the pair in force is always in."""
+    tc, oc = d.task_cand, d.owner_cand
     demand = np.bincount(tc.agent, weights=tc.weight, minlength=d.n_agents)
+    demand += np.bincount(oc.agent, weights=oc.weight, minlength=d.n_agents)
     pressure = demand / np.maximum(d.capacity, 1)
-    score = cx - 1e-3 * pressure[tc.agent] * np.abs(cx).max(initial=1.0)
-    mask = top_per_row(tc.row, score, np.arange(len(tc)), k, len(tc))
-    mask |= tc.chosen(d.current)
-    return mask
+    score = points - 1e-3 * pressure[cand.agent] * max(1.0, float(np.abs(points).max(initial=1.0)))
+    mask = top_per_row(cand.row, score, np.arange(len(cand)), k, len(cand))
+    return mask | cand.chosen(in_force)
 
 
 def _solve_restricted(
-    d: ProblemData, cx: np.ndarray, co: np.ndarray, active: np.ndarray, time_limit: float
+    d: ProblemData, cx: np.ndarray, co: np.ndarray, act_x: np.ndarray, act_o: np.ndarray, time_limit: float
 ) -> tuple[float, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
+    """max cx.x + co.o over the active columns; returns the optimum, values and row duals."""
     tc, oc = d.task_cand, d.owner_cand
-    idx = np.flatnonzero(active)
-    n_x, n_o = len(idx), len(oc)
+    ix, io = np.flatnonzero(act_x), np.flatnonzero(act_o)
+    n_x, n_o = len(ix), len(io)
     T, C, A = d.n_tasks, d.n_customers, d.n_agents
-    t_of, a_of, w_of = tc.row[idx], tc.agent[idx], tc.weight[idx]
-    c_of, oa_of = oc.row, oc.agent
-    capped_t = d.max_tasks >= 0
-    capped_c = d.max_customers >= 0
+    t_of, a_of, w_of = tc.row[ix], tc.agent[ix], tc.weight[ix]
+    c_of, oa_of, ow_of = oc.row[io], oc.agent[io], oc.weight[io]
+    capped_t = (d.max_tasks >= 0)[a_of]
+    capped_c = (d.max_customers >= 0)[oa_of]
     must = d.must_assign if d.must_assign is not None else np.zeros(T, bool)
-    # Row blocks: tasks (<= 1, or -sum <= -1 for must-assign tasks also), customers, capacity,
-    # max_tasks, max_customers.
-    r_task = t_of
-    r_cust = T + c_of
-    r_cap_x = T + C + a_of
-    r_cap_o = T + C + oa_of
-    r_mt = T + C + A + a_of
-    r_mc = T + C + 2 * A + oa_of
-    must_rows = T + C + 3 * A + np.cumsum(must) - 1
-    xi = np.arange(n_x)
-    oi = n_x + np.arange(n_o)
-    rows = [r_task, r_cap_x, r_mt[capped_t[a_of]], r_cust, r_cap_o, r_mc[capped_c[oa_of]]]
-    cols = [xi, xi, xi[capped_t[a_of]], oi, oi, oi[capped_c[oa_of]]]
+    # Row blocks: tasks (<= 1), customers (<= 1), capacity, max_tasks, max_customers, and
+    # for must-assign tasks also -sum <= -1.
+    base_cap, base_mt, base_mc, base_must = T + C, T + C + A, T + C + 2 * A, T + C + 3 * A
+    must_row = base_must + np.cumsum(must) - 1
+    xi, oi = np.arange(n_x), n_x + np.arange(n_o)
+    m_x = must[t_of]
+    rows = [
+        t_of,
+        base_cap + a_of,
+        base_mt + a_of[capped_t],
+        must_row[t_of[m_x]],
+        T + c_of,
+        base_cap + oa_of,
+        base_mc + oa_of[capped_c],
+    ]
+    cols = [xi, xi, xi[capped_t], xi[m_x], oi, oi, oi[capped_c]]
     vals = [
         np.ones(n_x),
         w_of.astype(float),
-        np.ones(int(capped_t[a_of].sum())),
+        np.ones(int(capped_t.sum())),
+        -np.ones(int(m_x.sum())),
         np.ones(n_o),
-        oc.weight.astype(float),
-        np.ones(int(capped_c[oa_of].sum())),
+        ow_of.astype(float),
+        np.ones(int(capped_c.sum())),
     ]
-    m_idx = must[t_of]
-    rows.append(must_rows[t_of[m_idx]])
-    cols.append(xi[m_idx])
-    vals.append(-np.ones(int(m_idx.sum())))
-    n_rows = T + C + 3 * A + int(must.sum())
+    n_rows = base_must + int(must.sum())
     A_ub = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_x + n_o)
     )
     b_ub = np.concatenate(
         [
-            np.ones(T),
-            np.ones(C),
+            np.ones(T + C),
             np.where(d.active, d.capacity, 0).astype(float),
-            np.where(capped_t, d.max_tasks, n_x).astype(float),
-            np.where(capped_c, d.max_customers, n_o).astype(float),
+            np.where(d.max_tasks >= 0, d.max_tasks, n_x).astype(float),
+            np.where(d.max_customers >= 0, d.max_customers, n_o).astype(float),
             -np.ones(int(must.sum())),
         ]
     )
     lb = np.zeros(n_x + n_o)
     lb[:n_x][d.pinned[t_of]] = 1.0
     bounds = np.column_stack([lb, np.ones(n_x + n_o)])
-    c = -np.concatenate([cx[idx], co])
+    c = -np.concatenate([cx[ix], co[io]])
     res = linprog(
         c,
         A_ub=A_ub,
@@ -199,12 +206,15 @@ def _solve_restricted(
     if res.status != 0:
         return None
     lam = -res.ineqlin.marginals
+    task_dual = lam[:T].copy()
+    if must.any():
+        task_dual -= np.bincount(np.flatnonzero(must), weights=lam[base_must:], minlength=T)
     duals = {
-        "task": lam[:T] - np.bincount(np.flatnonzero(must), weights=lam[T + C + 3 * A :], minlength=T)
-        if must.any()
-        else lam[:T],
-        "capacity": lam[T + C : T + C + A],
-        "tasks_cap": lam[T + C + A : T + C + 2 * A],
+        "task": task_dual,
+        "customer": lam[T : T + C],
+        "capacity": lam[base_cap : base_cap + A],
+        "tasks_cap": np.where(d.max_tasks >= 0, lam[base_mt : base_mt + A], 0.0),
+        "customers_cap": np.where(d.max_customers >= 0, lam[base_mc : base_mc + A], 0.0),
     }
     return -res.fun, res.x[:n_x], res.x[n_x:], duals
 
@@ -227,3 +237,184 @@ def _round_rows(cand, values: np.ndarray, n: int) -> np.ndarray:
     first = np.concatenate([[True], np.diff(rows[order]) != 0])
     out[rows[order][first]] = agents[order][first]
     return out
+
+
+# --------------------------------------------------------------------------- Lagrangian dual
+def lagrangian(
+    data: ProblemData,
+    policy: Policy,
+    names: list[str],
+    *,
+    time_limit: float = 60.0,
+    temperatures: tuple[float, ...] = (0.3, 0.1, 0.03, 0.01),
+    max_evaluations: int = 400,
+) -> Relaxation:
+    """The LP bound through its Lagrangian dual, for instances too large for a simplex.
+
+    Capacity, max_tasks and max_customers rows get multipliers (lam, mu, nu) >= 0; then each
+    task and customer independently takes its best pair by reduced value
+    r = points - lam[a] * hours - mu[a] (or nobody when every r < 0), and
+
+        L(lam, mu, nu) = sum_rows max(0, max r) + sum_a lam_a cap_a + mu_a max_tasks_a + nu_a max_customers_a
+
+    is an upper bound on the LP, hence on every plan, for any multipliers. Its minimum equals
+    the LP optimum (the row subproblems have integral optima). L is minimised with L-BFGS-B on
+    a log-sum-exp smoothing at falling temperatures (in points), and evaluated exactly at the
+    end, so the reported bound is always valid."""
+    from scipy.optimize import minimize
+
+    started = time.perf_counter()
+    d, tc, oc = data, data.task_cand, data.owner_cand
+    cx, co = pair_coefficients(d, policy, names)
+    A = d.n_agents
+    must = d.must_assign if d.must_assign is not None else np.zeros(d.n_tasks, bool)
+    t_optional = ~(must | d.pinned)
+    cap = np.where(d.active, d.capacity, 0).astype(float)
+    big = float(len(tc) + len(oc))
+    mt = np.where(d.max_tasks >= 0, d.max_tasks, big).astype(float)
+    mc = np.where(d.max_customers >= 0, d.max_customers, big).astype(float)
+    capped_t, capped_c = d.max_tasks >= 0, d.max_customers >= 0
+    tw, ow = tc.weight.astype(float), oc.weight.astype(float)
+    t_rows = _Rows(tc.ptr, t_optional)
+    o_rows = _Rows(oc.ptr, np.ones(d.n_customers, bool))
+
+    def split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return z[:A], z[A : 2 * A] * capped_t, z[2 * A :] * capped_c
+
+    def value_and_grad(z: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
+        lam, mu, nu = split(z)
+        rt = cx - lam[tc.agent] * tw - mu[tc.agent]
+        ro = co - lam[oc.agent] * ow - nu[oc.agent]
+        vt, pt = t_rows.soft_max(rt, tau)
+        vo, po = o_rows.soft_max(ro, tau)
+        g_lam = cap - np.bincount(tc.agent, pt * tw, A) - np.bincount(oc.agent, po * ow, A)
+        g_mu = (mt - np.bincount(tc.agent, pt, A)) * capped_t
+        g_nu = (mc - np.bincount(oc.agent, po, A)) * capped_c
+        total = vt + vo + lam @ cap + mu @ mt + nu @ mc
+        return total, np.concatenate([g_lam, g_mu, g_nu])
+
+    def exact(z: np.ndarray) -> float:
+        lam, mu, nu = split(z)
+        rt = cx - lam[tc.agent] * tw - mu[tc.agent]
+        ro = co - lam[oc.agent] * ow - nu[oc.agent]
+        return t_rows.hard_max(rt) + o_rows.hard_max(ro) + lam @ cap + mu @ mt + nu @ mc
+
+    z = np.zeros(3 * A)
+    scale = max(1e-9, float(np.abs(cx).max(initial=0.0)), float(np.abs(co).max(initial=0.0)))
+    best_z, best = z, exact(z)
+    evaluations = 0
+    for temp in temperatures:
+        remaining = time_limit - (time.perf_counter() - started)
+        if remaining <= 0 or evaluations >= max_evaluations:
+            break
+        tau = temp * scale / 16.0
+        res = minimize(
+            value_and_grad,
+            z,
+            args=(tau,),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, None)] * (3 * A),
+            options={
+                "maxfun": max(5, (max_evaluations - evaluations) // max(1, len(temperatures))),
+                "maxiter": 1000,
+            },
+        )
+        evaluations += res.nfev
+        z = res.x
+        value = exact(z)
+        if value < best:
+            best_z, best = z, value
+    lam, mu, nu = split(best_z)
+    rt = cx - lam[tc.agent] * tw - mu[tc.agent]
+    ro = co - lam[oc.agent] * ow - nu[oc.agent]
+    return Relaxation(
+        bound=float(best),
+        x=t_rows.argmax_mask(rt).astype(float),
+        o=o_rows.argmax_mask(ro).astype(float),
+        reduced_cost=rt - t_rows.row_best(rt)[tc.row],
+        owner_reduced_cost=ro - o_rows.row_best(ro)[oc.row],
+        seconds=time.perf_counter() - started,
+        rounds=evaluations,
+        columns=len(tc) + len(oc),
+        status="optimal",
+    )
+
+
+class _Rows:
+    """Segment operations over CSR rows of pairs; `optional` rows may also pick nothing (0)."""
+
+    def __init__(self, ptr: np.ndarray, optional: np.ndarray):
+        self.counts = np.diff(ptr)
+        self.nonempty = np.flatnonzero(self.counts > 0)
+        self.starts = ptr[:-1][self.nonempty]
+        self.row = np.repeat(np.arange(len(self.counts)), self.counts)
+        self.optional = optional
+
+    def row_best(self, r: np.ndarray) -> np.ndarray:
+        """Per row: the best pair value, or 0 when the row may pick nothing and that is better."""
+        best = np.zeros(len(self.counts))
+        if len(r):
+            best[self.nonempty] = np.maximum.reduceat(r, self.starts)
+        return np.where(self.optional, np.maximum(best, 0.0), best)
+
+    def hard_max(self, r: np.ndarray) -> float:
+        return float(self.row_best(r)[self.counts > 0].sum())
+
+    def soft_max(self, r: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
+        """Smoothed sum of row maxima (>= the exact one) and each pair's weight in it."""
+        if not len(r):
+            return 0.0, np.zeros(0)
+        m = self.row_best(r)
+        e = np.exp((r - m[self.row]) / tau)
+        z = np.zeros(len(self.counts))
+        z[self.nonempty] = np.add.reduceat(e, self.starts)
+        z += np.exp(np.where(self.optional, -m / tau, -np.inf))
+        live = self.counts > 0
+        value = float((m[live] + tau * np.log(z[live])).sum())
+        return value, e / z[self.row]
+
+    def argmax_mask(self, r: np.ndarray) -> np.ndarray:
+        """Mask of each row's best pair when it beats picking nothing."""
+        best = self.row_best(r)
+        hit = (r >= best[self.row]) & ((r > 0) | ~self.optional[self.row])
+        # keep only the first hit per row
+        first = np.zeros(len(r), bool)
+        idx = np.flatnonzero(hit)
+        _, pos = np.unique(self.row[idx], return_index=True)
+        first[idx[pos]] = True
+        return first
+
+
+def relax_large(
+    data: ProblemData, policy: Policy, names: list[str], *, time_limit: float = 60.0, k: int = 3
+) -> Relaxation:
+    """For instances beyond a whole simplex: the Lagrangian dual gives the bound and ranks
+    every pair by reduced cost; the LP over each row's k best pairs (plus the pairs in force)
+    then gives near-integral values to round. The bound stays the Lagrangian one, valid for
+    all pairs; the values come from the restricted LP."""
+    started = time.perf_counter()
+    dual = lagrangian(data, policy, names, time_limit=0.5 * time_limit)
+    tc, oc = data.task_cand, data.owner_cand
+    act_x = top_per_row(tc.row, dual.reduced_cost, np.arange(len(tc)), k, len(tc)) | tc.chosen(data.current)
+    act_o = top_per_row(oc.row, dual.owner_reduced_cost, np.arange(len(oc)), k, len(oc)) | oc.chosen(
+        data.owner
+    )
+    cx, co = pair_coefficients(data, policy, names)
+    remaining = max(1.0, time_limit - (time.perf_counter() - started))
+    sol = _solve_restricted(data, cx, co, act_x, act_o, remaining)
+    x, o = dual.x, dual.o
+    if sol is not None:
+        x, o = np.zeros(len(tc)), np.zeros(len(oc))
+        x[act_x], o[act_o] = sol[1], sol[2]
+    return Relaxation(
+        bound=dual.bound,
+        x=x,
+        o=o,
+        reduced_cost=dual.reduced_cost,
+        owner_reduced_cost=dual.owner_reduced_cost,
+        seconds=time.perf_counter() - started,
+        rounds=dual.rounds,
+        columns=int(act_x.sum() + act_o.sum()),
+        status="optimal" if sol is not None else "dual only",
+    )

@@ -14,20 +14,18 @@ from ortools.sat.python import cp_model
 from .greedy import greedy_plan
 from .model import AssignmentModel, evaluate, stage_plan
 from .problem import POINT_SCALE, ProblemData
-from .relax import Relaxation, pair_coefficients, relax, rounded_plan, top_per_row
+from .relax import FULL_LP_PAIRS, Relaxation, pair_coefficients, relax, relax_large, rounded_plan, top_per_row
 from .result import Result, SolveStatus, StageResult, relative_gap
 from .schema import TERMS, Policy
 
 # Instances with more candidate pairs than this are pruned to PRUNE_K pairs per task.
 PRUNE_ABOVE = 50_000
 PRUNE_K = 6
-# The time limit is spent as CP-SAT deterministic work, so that the same inputs, seed and
-# workers give the same plan; DTIME_PER_SECOND units take about a second on a 2-core machine.
-# A wall-clock cap (factor x time + slack) stops a solve on a loaded machine; the summary
-# statistics say when it did, as that run may not be reproducible.
-DTIME_PER_SECOND = 0.5
-WALL_CAP_FACTOR = 2.0
-WALL_CAP_SLACK = 5.0
+# CP-SAT gets DTIME_PER_SECOND units of deterministic work per second of its time: when that
+# budget ends the search, the same inputs, seed and workers give the same plan. The wall clock
+# stays a hard limit; on large instances (or a loaded machine) it may end the search first,
+# and the summary statistics say so, as such a run may not be reproducible.
+DTIME_PER_SECOND = 0.25
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,10 @@ def solve_problem(
     relaxation = None
     if lp and len(data.task_cand):
         report(Progress("LP relaxation", time.perf_counter() - started))
-        relaxation = relax(data, policy, primary, time_limit=max(1.0, 0.4 * time_limit))
+        if len(data.task_cand) + len(data.owner_cand) <= FULL_LP_PAIRS:
+            relaxation = relax(data, policy, primary, time_limit=max(1.0, 0.4 * time_limit))
+        else:
+            relaxation = relax_large(data, policy, primary, time_limit=max(1.0, 0.4 * time_limit))
         stats.update(
             lp_status=relaxation.status,
             lp_bound=round(relaxation.bound, 6),
@@ -115,18 +116,22 @@ def solve_problem(
             lp_rounds=relaxation.rounds,
             lp_columns=relaxation.columns,
         )
-        if not relaxation.ok:
+        if relaxation.status not in ("optimal", "dual only"):
             relaxation = None
-    k = prune if prune is not None else (PRUNE_K if len(data.task_cand) > PRUNE_ABOVE else 0)
+    pairs = len(data.task_cand) + len(data.owner_cand)
+    k = prune if prune is not None else (PRUNE_K if pairs > PRUNE_ABOVE else 0)
     work = data
     if relaxation is not None and k > 0:
-        work = data.replace(task_cand=data.task_cand.select(_pruned(data, relaxation, k, hint)))
+        work = _pruned(data, relaxation, k, hint)
     stats["model_task_pairs"] = len(work.task_cand)
+    stats["model_owner_pairs"] = len(work.owner_cand)
 
     report(Progress("build", time.perf_counter() - started))
     model = AssignmentModel(work, policy)
     values, stats["start"] = _best_start(model, data, primary, relaxation, hint)
     model.hint(values)
+    var0, coef0 = model.stage_expr(model.stages[0]) if model.stages else (np.zeros(0, np.int64),) * 2
+    stats["start_objective"] = round(float(coef0 @ values[var0]) / POINT_SCALE, 6)
     stages = model.stages
     stats.update(
         variables=len(model.model.proto.variables),
@@ -224,7 +229,7 @@ def _solve_stage(
     prm.random_seed = seed
     prm.interleave_search = workers > 1
     prm.max_deterministic_time = budget * DTIME_PER_SECOND
-    prm.max_time_in_seconds = budget * WALL_CAP_FACTOR + WALL_CAP_SLACK
+    prm.max_time_in_seconds = budget
     prm.log_search_progress = log
     for key, value in params.items():
         if isinstance(value, list | tuple):
@@ -251,16 +256,18 @@ def _stopped_by(solver: cp_model.CpSolver, status: SolveStatus) -> str:
 
 def _pruned(
     data: ProblemData, lp: Relaxation, k: int, hint: tuple[np.ndarray, np.ndarray] | None
-) -> np.ndarray:
-    """Pairs kept in the model: each task's k best by reduced cost, every pair the LP uses,
-    the assignee in force and the hinted agent."""
-    tc = data.task_cand
-    keep = top_per_row(tc.row, lp.reduced_cost, np.arange(len(tc)), k, len(tc))
-    keep |= lp.x > 1e-9
-    keep |= tc.chosen(data.current)
+) -> ProblemData:
+    """The problem with fewer pairs: each task's and customer's k best by reduced cost, every
+    pair the LP uses, the pair in force and the hinted one."""
+    tc, oc = data.task_cand, data.owner_cand
+    keep_x = top_per_row(tc.row, lp.reduced_cost, np.arange(len(tc)), k, len(tc))
+    keep_x |= (lp.x > 1e-9) | tc.chosen(data.current)
+    keep_o = top_per_row(oc.row, lp.owner_reduced_cost, np.arange(len(oc)), k, len(oc))
+    keep_o |= (lp.o > 1e-9) | oc.chosen(data.owner)
     if hint is not None:
-        keep |= tc.chosen(hint[0])
-    return keep
+        keep_x |= tc.chosen(hint[0])
+        keep_o |= oc.chosen(hint[1])
+    return data.replace(task_cand=tc.select(keep_x), owner_cand=oc.select(keep_o))
 
 
 def _best_start(

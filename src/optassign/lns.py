@@ -1,0 +1,167 @@
+"""Large-neighbourhood search around CP-SAT for instances too large to search whole: free
+the work of a group of agents that share candidate tasks, re-solve that small model exactly
+with everything else fixed, keep the better plan, move on to the next group."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from .model import AssignmentModel
+from .problem import Candidates, ProblemData
+from .schema import Policy
+
+# Terms that depend on one pair at a time: a neighbourhood can be scored on these alone.
+PAIR_TERMS = (
+    "service",
+    "ownership",
+    "cross_region",
+    "overqualification",
+    "cost",
+    "keep_assignee",
+    "keep_owner_tasks",
+    "keep_customer_owner",
+)
+
+
+@dataclass
+class LnsStats:
+    neighbourhoods: int = 0
+    improved: int = 0
+    gained: float = 0.0
+    deterministic_time: float = 0.0
+    seconds: float = 0.0
+
+
+def subproblem(d: ProblemData, tasks: np.ndarray, group: np.ndarray, owner: np.ndarray) -> ProblemData:
+    """The problem restricted to `tasks` and the agents in `group` (a mask), with owners fixed:
+    their hours come off the owners' capacity and no ownership is decided."""
+    tc = d.task_cand
+    new_row = np.full(d.n_tasks, -1, dtype=np.int64)
+    new_row[tasks] = np.arange(len(tasks))
+    keep = (new_row[tc.row] >= 0) & group[tc.agent]
+    rows = new_row[tc.row[keep]]
+    order = np.argsort(rows, kind="stable")
+    counts = np.bincount(rows, minlength=len(tasks))
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    pick = np.flatnonzero(keep)[order]
+    cand = Candidates(
+        ptr, tc.agent[pick], tc.cross_region[pick], tc.overqual[pick], tc.weight[pick], tc.value[pick]
+    )
+    owned = owner >= 0
+    own_hours = np.bincount(owner[owned], weights=d.ownership_hours[owned], minlength=d.n_agents)
+    empty_owner = Candidates(
+        np.zeros(d.n_customers + 1, np.int64),
+        *(np.zeros(0, t) for t in (np.int32, bool, np.int32, np.int64, float)),
+    )
+    pick_t = lambda a: a[tasks] if a is not None else None  # noqa: E731
+    return d.replace(
+        task_ids=d.task_ids[tasks],
+        effort=d.effort[tasks],
+        priority=d.priority[tasks],
+        task_customer=d.task_customer[tasks],
+        task_region=d.task_region[tasks],
+        task_skill=d.task_skill[tasks],
+        current=d.current[tasks],
+        pinned=d.pinned[tasks],
+        pin_broken=d.pin_broken[tasks],
+        capacity=np.maximum(0, d.capacity - own_hours.astype(np.int64)),
+        task_cand=cand,
+        owner_cand=empty_owner,
+        must_assign=pick_t(d.must_assign),
+        forced=pick_t(d.forced),
+        move_budget=None,
+    )
+
+
+def improve(
+    d: ProblemData,
+    policy: Policy,
+    names: list[str],
+    assign: np.ndarray,
+    owner: np.ndarray,
+    *,
+    deterministic_time: float,
+    wall_time: float,
+    seed: int = 0,
+    group_size: int = 24,
+    step_time: float = 0.4,
+) -> tuple[np.ndarray, LnsStats]:
+    """Improve `assign` (owners stay) on the pair terms of `names`, neighbourhood by
+    neighbourhood, until the deterministic budget (summed over sub-solves) or the wall time
+    is spent. Returns the new agent per task; every accepted step keeps the plan feasible
+    because each sub-model holds the full capacity rules of its agents."""
+    started = time.perf_counter()
+    stats = LnsStats()
+    terms = [t for t in names if t in PAIR_TERMS]
+    if not terms or d.n_tasks == 0 or d.move_budget is not None:
+        return assign, stats
+    sub_policy = policy.model_copy(
+        update={"balance": "none", "agents_per_customer_weight": 0.0, "stages": None}
+    )
+    tc = d.task_cand
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(np.flatnonzero(np.bincount(tc.agent, minlength=d.n_agents) > 0))
+    # agent -> candidate tasks (CSR by agent)
+    by_agent = np.argsort(tc.agent, kind="stable")
+    a_ptr = np.concatenate([[0], np.cumsum(np.bincount(tc.agent, minlength=d.n_agents))])
+    assign = assign.copy()
+    covered = np.zeros(d.n_agents, bool)
+    cursor = 0
+    while stats.deterministic_time < deterministic_time and time.perf_counter() - started < wall_time:
+        # next seed: an agent not yet in a neighbourhood this sweep
+        while cursor < len(order) and covered[order[cursor]]:
+            cursor += 1
+        if cursor >= len(order):
+            covered[:] = False
+            cursor = 0
+            order = rng.permutation(order)
+            continue
+        seed_agent = order[cursor]
+        shared_tasks = tc.row[by_agent[a_ptr[seed_agent] : a_ptr[seed_agent + 1]]]
+        mates = (
+            tc.agent[np.concatenate([np.arange(tc.ptr[t], tc.ptr[t + 1]) for t in shared_tasks[:400]])]
+            if len(shared_tasks)
+            else np.array([seed_agent])
+        )
+        score = np.bincount(mates, minlength=d.n_agents).astype(float)
+        score[seed_agent] = np.inf
+        group_idx = np.argsort(-score, kind="stable")[: min(group_size, int((score > 0).sum()))]
+        group = np.zeros(d.n_agents, bool)
+        group[group_idx] = True
+        covered |= group
+        # free: tasks of the group, and unassigned tasks the group could take
+        reach = np.zeros(d.n_tasks, bool)
+        reach[tc.row[group[tc.agent]]] = True
+        free = np.flatnonzero(reach & ((assign < 0) | group[np.maximum(assign, 0)]) & ~d.pinned)
+        pinned_here = np.flatnonzero(d.pinned & (assign >= 0) & group[np.maximum(assign, 0)])
+        tasks = np.concatenate([free, pinned_here])
+        if len(tasks) == 0:
+            continue
+        sub = subproblem(d, tasks, group, owner)
+        model = AssignmentModel(sub, sub_policy)
+        start = model.values_of_plan(assign[tasks], np.full(sub.n_customers, -1, np.int32))
+        model.hint(start)
+        model.maximize(terms)
+        var, coef = model.stage_expr(terms)
+        before = float(coef @ start[var])
+        solver = cp_model.CpSolver()
+        prm = solver.parameters
+        prm.num_workers = 1
+        prm.random_seed = seed
+        prm.max_deterministic_time = step_time
+        prm.max_time_in_seconds = max(0.05, wall_time - (time.perf_counter() - started))
+        code = solver.solve(model.model)
+        stats.neighbourhoods += 1
+        stats.deterministic_time += solver.deterministic_time
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value > before + 0.5:
+            values = np.array(solver.response_proto.solution, dtype=np.int64)
+            new_assign, _ = model.plan_of_values(values)
+            assign[tasks] = new_assign
+            stats.improved += 1
+            stats.gained += solver.objective_value - before
+    stats.seconds = time.perf_counter() - started
+    return assign, stats

@@ -1,0 +1,162 @@
+"""Handover notifications: one message per affected agent, deterministic .eml files in outbox/,
+addresses from agents.csv's `email` column, and delivery over SMTP to a real aiosmtpd server
+started on 127.0.0.1 in the test."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from typer.testing import CliRunner
+
+from conftest import edit_csv
+from optassign.cli import app
+from optassign.handover import handover
+from optassign.notify import DEFAULT_SENDER, build_messages, parse_smtp, send_messages, write_outbox
+
+FAST = dict(time_limit=1.0, workers=1, seed=0)
+CLI_FAST = ["--time-limit", "1", "--workers", "1", "--seed", "0", "--quiet"]
+
+
+@pytest.fixture
+def result(tiny_scenario):
+    """A1 leaves the tiny scenario; A4 gets an e-mail address. Affected: A1 (hands over T1 and
+    customer C1), A2 (hands over T8, which it may not hold) and A4 (receives T1 and C1)."""
+    edit_csv(tiny_scenario / "agents.csv", 5, email="dev@example.org")
+    return handover(tiny_scenario, leave=["A1"], **FAST)
+
+
+class Sink:
+    """An aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self):
+        self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield sink, controller.hostname, controller.port
+    finally:
+        controller.stop()
+
+
+def test_one_message_per_affected_agent(result):
+    messages = build_messages(result)
+    assert list(messages) == ["A1", "A2", "A4"] == result.affected_agents
+    a4, a1 = messages["A4"], messages["A1"]
+    assert a4["To"] == "Dev <dev@example.org>"  # the agents.csv email column
+    assert a1["To"] == "Ann <A1@example.invalid>"  # no address: a domain that never delivers
+    assert a4["From"] == DEFAULT_SENDER and a4["X-Optassign-Agent"] == "A4"
+    assert a4["Subject"] == "Handover: you receive 2 item(s) (tiny)"
+    assert a1["Subject"] == "Handover: you hand over 2 item(s) (tiny)"
+    assert a4["Date"] is None and a4["Message-ID"] is None
+    body = a4.get_content()
+    assert body.startswith("Hello Dev,\n\nthe plan of tiny changes after: leave A1.\n")
+    # sorted listing: the customer before the task, with the task's details and notes
+    assert body.index("customer C1 from A1 [forced]") < body.index("task T1 (priority 5, due 2024-07-01, 3 h")
+    assert "notes: promised by Ann" in body
+    assert "Your handover sheet: handover/A4.md in the plan folder." in body
+    assert "task T1 (priority 5, due 2024-07-01, 3 h, customer C1) to A4 [forced]" in a1.get_content()
+    assert "to nobody (not placed)" in messages["A2"].get_content()
+    assert all(len(line) <= 78 for m in messages.values() for line in m.get_content().splitlines())
+
+
+def test_messages_are_deterministic_and_dated_only_on_request(result, tmp_path):
+    one = write_outbox(build_messages(result), tmp_path / "one")
+    two = write_outbox(build_messages(result), tmp_path / "two")
+    assert sorted(p.name for p in one.iterdir()) == ["A1.eml", "A2.eml", "A4.eml"]
+    for p in one.iterdir():
+        assert p.read_bytes() == (two / p.name).read_bytes()
+    when = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    dated = build_messages(result, sender="Planning <plan@example.org>", date=when)
+    assert dated["A4"]["Date"] == "Tue, 24 Nov 2026 09:00:00 +0000"
+    assert dated["A4"]["From"] == "Planning <plan@example.org>"
+    parsed = email.message_from_bytes((one / "A4.eml").read_bytes(), policy=email.policy.default)
+    assert parsed["To"] == "Dev <dev@example.org>" and "customer C1" in parsed.get_content()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("127.0.0.1:2525", ("127.0.0.1", 2525)),
+        ("mail.local:25", ("mail.local", 25)),
+        ("[::1]:25", ("::1", 25)),
+    ],
+)
+def test_parse_smtp(text, expected):
+    assert parse_smtp(text) == expected
+
+
+@pytest.mark.parametrize("text", ["localhost", ":25", "host:", "host:x", "host:0", "host:70000"])
+def test_parse_smtp_rejects(text):
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_smtp(text)
+
+
+def test_send_to_a_real_smtp_server(result, smtp_server):
+    sink, host, port = smtp_server
+    sent = send_messages(build_messages(result), host, port)
+    assert sent == ["A1", "A2", "A4"]
+    assert [(frm, to) for frm, to, _ in sink.received] == [
+        (DEFAULT_SENDER, ["A1@example.invalid"]),
+        (DEFAULT_SENDER, ["A2@example.invalid"]),
+        (DEFAULT_SENDER, ["dev@example.org"]),
+    ]
+    msg = sink.received[2][2]
+    assert msg["Subject"] == "Handover: you receive 2 item(s) (tiny)"
+    assert "task T1 (priority 5, due 2024-07-01, 3 h, customer C1) from A1 [forced]" in msg.get_content()
+
+
+def test_cli_handover_sends_the_outbox(tiny_scenario, tmp_path, smtp_server):
+    sink, host, port = smtp_server
+    out = tmp_path / "out"
+    args = ["handover", str(tiny_scenario), "--leave", "A1", "--out", str(out), *CLI_FAST]
+    args += ["--smtp", f"{host}:{port}", "--mail-from", "plan@example.org"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "3 message(s) sent" in res.stdout
+    outbox = sorted(p.stem for p in (out / "outbox").glob("*.eml"))
+    assert outbox == ["A1", "A2", "A4"]
+    assert [to for _, to, _ in sink.received] == [[f"{a}@example.invalid"] for a in outbox]
+    assert {frm for frm, _, _ in sink.received} == {"plan@example.org"}
+    for (_, _, msg), agent in zip(sink.received, outbox, strict=True):
+        written = email.message_from_bytes(
+            (out / "outbox" / f"{agent}.eml").read_bytes(), policy=email.policy.default
+        )
+        assert msg.get_content().replace("\r\n", "\n") == written.get_content()  # CRLF on the wire
+
+
+def test_cli_send_failure_keeps_the_plan(tiny_scenario, tmp_path):
+    out = tmp_path / "out"
+    port = free_port()  # nobody listens there
+    args = ["handover", str(tiny_scenario), "--leave", "A1", "--out", str(out), "--smtp", f"127.0.0.1:{port}"]
+    res = CliRunner().invoke(app, [*args, *CLI_FAST])
+    assert res.exit_code == 1, res.output
+    assert "sending via 127.0.0.1" in res.stderr and "the messages are in" in res.stderr
+    assert (out / "handover.csv").is_file() and len(list((out / "outbox").glob("*.eml"))) == 3
+
+
+def test_outbox_files_are_written_with_the_plan(result, tmp_path):
+    out = result.write(tmp_path / "plan")
+    assert sorted(p.name for p in (out / "outbox").iterdir()) == ["A1.eml", "A2.eml", "A4.eml"]
+    assert Path(out / "handover" / "A4.md").is_file()
