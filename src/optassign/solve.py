@@ -12,6 +12,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from .greedy import greedy_plan
+from .lns import improve
 from .model import AssignmentModel, evaluate, stage_plan
 from .problem import POINT_SCALE, ProblemData
 from .relax import FULL_LP_PAIRS, Relaxation, pair_coefficients, relax, relax_large, rounded_plan, top_per_row
@@ -21,6 +22,8 @@ from .schema import TERMS, Policy
 # Instances with more candidate pairs than this are pruned to PRUNE_K pairs per task.
 PRUNE_ABOVE = 50_000
 PRUNE_K = 6
+# Models with more pairs than this are searched by neighbourhoods rather than whole.
+LNS_ABOVE = 150_000
 # CP-SAT gets DTIME_PER_SECOND units of deterministic work per second of its time: when that
 # budget ends the search, the same inputs, seed and workers give the same plan. The wall clock
 # stays a hard limit; on large instances (or a loaded machine) it may end the search first,
@@ -88,15 +91,23 @@ def solve_problem(
 ) -> Result:
     """Solve to the best plan found within `time_limit` seconds.
 
-    Steps: the LP relaxation over every candidate pair gives the bound and a rounded start;
-    on large instances each task keeps only its `prune` best pairs by reduced cost (plus every
-    pair the LP uses and the assignee in force); CP-SAT then improves the best start, stage by
-    stage. The same data, policy, seed and workers give the same plan unless the wall-clock
-    cap stops CP-SAT before its deterministic budget (summary statistics say which). Extra
-    keyword arguments go straight to CP-SAT's parameters (e.g. linearization_level=2)."""
+    1. Bound: the LP relaxation over every candidate pair (HiGHS; the Lagrangian dual when
+       the instance is too large for a whole simplex). It is the reported bound whenever it
+       is tighter than CP-SAT's, and the only one when pairs were pruned.
+    2. Start: the better (on the first stage's terms) of a greedy that keeps the plan in
+       force and the repaired LP rounding; or the caller's `hint`.
+    3. Pruning: above PRUNE_ABOVE pairs each task and customer keeps its `prune` best pairs
+       by reduced cost, plus every pair the LP uses, the pair in force and the hinted one.
+    4. Search: CP-SAT on the (pruned) model, stage by stage; above LNS_ABOVE model pairs,
+       neighbourhood search instead (lns.py), on the first stage's pair terms.
+
+    The same data, policy, seed and workers give the same plan unless the wall clock stops
+    the search before its deterministic budget (statistics say which). Extra keyword
+    arguments go straight to CP-SAT's parameters (e.g. linearization_level=2)."""
     started = time.perf_counter()
     workers = workers or default_workers()
     report = progress or (lambda _p: None)
+    elapsed = lambda: time.perf_counter() - started  # noqa: E731
     stats: dict[str, float | int | str] = {
         "task_pairs": len(data.task_cand),
         "owner_pairs": len(data.owner_cand),
@@ -104,57 +115,75 @@ def solve_problem(
     primary = primary_terms(policy)
     relaxation = None
     if lp and len(data.task_cand):
-        report(Progress("LP relaxation", time.perf_counter() - started))
-        if len(data.task_cand) + len(data.owner_cand) <= FULL_LP_PAIRS:
-            relaxation = relax(data, policy, primary, time_limit=max(1.0, 0.4 * time_limit))
-        else:
-            relaxation = relax_large(data, policy, primary, time_limit=max(1.0, 0.4 * time_limit))
-        stats.update(
-            lp_status=relaxation.status,
-            lp_bound=round(relaxation.bound, 6),
-            lp_seconds=round(relaxation.seconds, 3),
-            lp_rounds=relaxation.rounds,
-            lp_columns=relaxation.columns,
-        )
-        if relaxation.status not in ("optimal", "dual only"):
-            relaxation = None
+        report(Progress("LP relaxation", elapsed()))
+        relaxation = _relaxation(data, policy, primary, 0.4 * time_limit, stats)
     pairs = len(data.task_cand) + len(data.owner_cand)
     k = prune if prune is not None else (PRUNE_K if pairs > PRUNE_ABOVE else 0)
-    work = data
-    if relaxation is not None and k > 0:
-        work = _pruned(data, relaxation, k, hint)
-    stats["model_task_pairs"] = len(work.task_cand)
-    stats["model_owner_pairs"] = len(work.owner_cand)
+    work = _pruned(data, relaxation, k, hint) if relaxation is not None and k > 0 else data
+    stats.update(model_task_pairs=len(work.task_cand), model_owner_pairs=len(work.owner_cand))
+    report(Progress("start", elapsed()))
+    start, stats["start"] = _best_start(work, data, policy, primary, relaxation, hint)
+    stats["start_objective"] = round(_value(data, policy, primary, *start), 6)
 
-    report(Progress("build", time.perf_counter() - started))
+    if len(work.task_cand) + len(work.owner_cand) > LNS_ABOVE:
+        report(Progress("neighbourhood search", elapsed()))
+        remaining = max(0.0, time_limit - elapsed())
+        assign, lns_stats = improve(
+            work,
+            policy,
+            primary,
+            start[0],
+            start[1],
+            seed=seed,
+            deterministic_time=remaining * DTIME_PER_SECOND,
+            wall_time=remaining,
+        )
+        owner = start[1]
+        stats.update(
+            search="neighbourhood",
+            lns_neighbourhoods=lns_stats.neighbourhoods,
+            lns_improved=lns_stats.improved,
+            lns_seconds=round(lns_stats.seconds, 3),
+            stage1_stopped_by="deterministic time"
+            if lns_stats.deterministic_time >= remaining * DTIME_PER_SECOND
+            else "wall clock",
+        )
+        value = _value(data, policy, primary, assign, owner)
+        bound = relaxation.bound if relaxation is not None else float("inf")
+        stage_results = [StageResult(primary, SolveStatus.FEASIBLE, value, bound, round(elapsed(), 3))]
+        return _result(
+            data,
+            policy,
+            SolveStatus.FEASIBLE,
+            stage_results,
+            assign,
+            owner,
+            started,
+            stats,
+            seed,
+            workers,
+            time_limit,
+        )
+
+    report(Progress("build", elapsed()))
     model = AssignmentModel(work, policy)
-    values, stats["start"] = _best_start(model, data, primary, relaxation, hint)
+    values = model.values_of_plan(*start)
     model.hint(values)
-    var0, coef0 = model.stage_expr(model.stages[0]) if model.stages else (np.zeros(0, np.int64),) * 2
-    stats["start_objective"] = round(float(coef0 @ values[var0]) / POINT_SCALE, 6)
     stages = model.stages
     stats.update(
         variables=len(model.model.proto.variables),
         constraints=len(model.model.proto.constraints),
-        build_seconds=round(time.perf_counter() - started, 3),
+        build_seconds=round(elapsed(), 3),
     )
     raw: list[tuple[list[str], SolveStatus, float, float]] = []
     for i, names in enumerate(stages):
-        remaining = time_limit - (time.perf_counter() - started)
-        budget = max(0.05, remaining / (len(stages) - i))
+        budget = max(0.05, (time_limit - elapsed()) / (len(stages) - i))
         phase = f"stage {i + 1}/{len(stages)}: {'+'.join(names)}"
-        report(Progress(phase, time.perf_counter() - started))
+        report(Progress(phase, elapsed()))
         t0 = time.perf_counter()
+        callback = _Reporter(phase, started, report) if progress else None
         status, values, bound, stopped = _solve_stage(
-            model,
-            names,
-            values,
-            budget,
-            workers,
-            seed,
-            log,
-            params,
-            _Reporter(phase, started, report) if progress else None,
+            model, names, values, budget, workers, seed, log, params, callback
         )
         stats[f"stage{i + 1}_seconds"] = round(time.perf_counter() - t0, 3)
         stats[f"stage{i + 1}_stopped_by"] = stopped
@@ -183,29 +212,60 @@ def solve_problem(
         status = SolveStatus.FEASIBLE
     else:
         status = next(st for st in statuses if not st.has_solution)
-    have_solution = status.has_solution
-    assign, owner = model.plan_of_values(values)
     first = stage_results[0]
-    bound = first.best_bound
-    if relaxation is not None and (work is not data or relaxation.bound < bound):
-        # Over a pruned model only the LP over every pair is a bound for the whole problem.
-        bound = relaxation.bound
-        stage_results[0] = StageResult(first.terms, first.status, first.objective, bound, first.seconds)
+    if relaxation is not None and (work is not data or relaxation.bound < first.best_bound):
+        # Over a pruned model only the relaxation over every pair bounds the whole problem.
+        stage_results[0] = StageResult(
+            first.terms, first.status, first.objective, relaxation.bound, first.seconds
+        )
+    assign, owner = model.plan_of_values(values)
+    return _result(
+        data, policy, status, stage_results, assign, owner, started, stats, seed, workers, time_limit
+    )
+
+
+def _result(data, policy, status, stages, assign, owner, started, stats, seed, workers, time_limit) -> Result:
+    first = stages[0]
     return Result(
         status=status,
         objective=first.objective,
-        best_bound=bound,
-        gap=max(r.gap for r in stage_results) if have_solution else float("inf"),
+        best_bound=first.best_bound,
+        gap=max(r.gap for r in stages) if status.has_solution else float("inf"),
         runtime=time.perf_counter() - started,
         assign=assign,
         owner=owner,
         terms=evaluate(data, policy, assign, owner),
-        stages=stage_results,
+        stages=stages,
         statistics=stats,
         seed=seed,
         workers=workers,
         time_limit=time_limit,
     )
+
+
+def _value(
+    data: ProblemData, policy: Policy, names: list[str], assign: np.ndarray, owner: np.ndarray
+) -> float:
+    """A plan's value on the named terms, in points, recomputed from the arrays."""
+    terms = evaluate(data, policy, assign, owner)
+    return float(sum(terms[n] for n in names))
+
+
+def _relaxation(
+    data: ProblemData, policy: Policy, names: list[str], time_limit: float, stats: dict
+) -> Relaxation | None:
+    if len(data.task_cand) + len(data.owner_cand) <= FULL_LP_PAIRS:
+        relaxation = relax(data, policy, names, time_limit=max(1.0, time_limit))
+    else:
+        relaxation = relax_large(data, policy, names, time_limit=max(1.0, time_limit))
+    stats.update(
+        lp_status=relaxation.status,
+        lp_bound=round(relaxation.bound, 6),
+        lp_seconds=round(relaxation.seconds, 3),
+        lp_rounds=relaxation.rounds,
+        lp_columns=relaxation.columns,
+    )
+    return relaxation if relaxation.status in ("optimal", "dual only") else None
 
 
 def _solve_stage(
@@ -271,26 +331,20 @@ def _pruned(
 
 
 def _best_start(
-    model: AssignmentModel,
+    work: ProblemData,
     full: ProblemData,
+    policy: Policy,
     primary: list[str],
     lp: Relaxation | None,
     hint: tuple[np.ndarray, np.ndarray] | None,
-) -> tuple[np.ndarray, str]:
-    """A full solution vector to hint: the caller's plan if given, else the better (on the
-    primary terms) of the greedy that keeps the plan in force and the repaired LP rounding."""
-    d = model.data
+) -> tuple[tuple[np.ndarray, np.ndarray], str]:
+    """The plan to start from: the caller's if given, else the better (on the primary terms)
+    of the greedy that keeps the plan in force and the repaired LP rounding."""
     if hint is not None:
-        return model.values_of_plan(*hint), "given"
-    starts = {"greedy": greedy_plan(d)}
+        return hint, "given"
+    starts = {"greedy": greedy_plan(work)}
     if lp is not None:
-        score, _ = pair_coefficients(d, model.policy, primary)
-        starts["lp rounding"] = greedy_plan(d, pair_score=score, start=rounded_plan(full, lp))
-    var, coef = model.stage_expr(model.stages[0] if model.stages else primary)
-    best_name, best_values, best_value = "", None, -np.inf
-    for name, plan in starts.items():
-        values = model.values_of_plan(*plan)
-        value = float(coef @ values[var])
-        if value > best_value:
-            best_name, best_values, best_value = name, values, value
-    return best_values, best_name
+        score, _ = pair_coefficients(work, policy, primary)
+        starts["lp rounding"] = greedy_plan(work, pair_score=score, start=rounded_plan(full, lp))
+    name = max(starts, key=lambda n: _value(full, policy, primary, *starts[n]))
+    return starts[name], name

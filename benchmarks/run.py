@@ -1,0 +1,28 @@
+"""`make bench`: every benchmark in turn, results in benchmarks/results/.
+
+    .venv/bin/python benchmarks/run.py [--quick]
+
+--quick runs the small sizes only (cattrysse1994 and the 1,000 / 10,000-task batches)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv[1:]
+    runs = [
+        [sys.executable, str(HERE / "gap.py"), "--set", "cattrysse1994" if quick else "all"],
+        [sys.executable, str(HERE / "crm.py"), "--sizes", "1000,10000" if quick else "1000,10000,100000"],
+    ]
+    for cmd in runs:
+        print("$", " ".join(Path(c).name if c.endswith(".py") else c for c in cmd), flush=True)
+        subprocess.run(cmd, check=True)
+
+
+if __name__ == "__main__":
+    main()
