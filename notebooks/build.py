@@ -216,7 +216,7 @@ def staffing_change() -> list:
             "print(f'{leaver} holds {load.iloc[0]:g} h in {(in_force.assigned_to == leaver).sum()} tasks')\n"
             "new_agent = {'agent_id': 'N0001', 'name': 'New Hire', 'team': 'T01', 'role': 'field',\n"
             "             'regions': 'R01;R02;R03', 'skills': 'network:3;software:3;billing:2',\n"
-            "             'capacity_hours': 38, 'active': True}"
+            "             'capacity_hours': 38, 'cost_per_hour': 45, 'active': True}"
         ),
         new_markdown_cell("The fallback when `preview` is missing: change the agents frame and solve again."),
         new_code_cell(
