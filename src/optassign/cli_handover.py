@@ -41,7 +41,11 @@ MaxMovesOpt = Annotated[
     typer.Option("--max-moves", min=0, help="at most N moves beyond the forced ones (0 = only forced moves)"),
 ]
 FrontierOpt = Annotated[
-    bool, typer.Option("--frontier", help="also solve for move budgets 0, 5, 10, 20, ... (frontier.csv)")
+    bool,
+    typer.Option(
+        "--frontier",
+        help="also solve for move budgets 0, 5, 10, 20, ... (frontier.csv), each in half the time limit",
+    ),
 ]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="plan folder to write")]
 SmtpOpt = Annotated[

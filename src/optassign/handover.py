@@ -10,6 +10,7 @@ the policy's own keep terms, raised for handovers (see `HandoverSettings`)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .greedy import greedy_plan
 from .io import atomic_folder, read_table, yaml_key_lines
+from .model import evaluate
 from .plan import Plan, build_plan
 from .policy import load_policy
 from .problem import HOUR_SCALE, ProblemData, build_problem
@@ -42,7 +44,7 @@ from .schema import (
     Skills,
     Transfer,
 )
-from .solve import ProgressFn, solve_problem
+from .solve import ProgressFn, primary_terms, solve_problem
 
 __all__ = [
     "HANDOVER_COLUMNS",
@@ -74,6 +76,7 @@ KEEP_TERMS = ("keep_assignee", "keep_customer_owner", "keep_owner_tasks")
 FRONTIER_FIRST = 5
 FRONTIER_POINTS = 10
 FRONTIER_TOLERANCE = 0.001  # stop when the objective improves by no more than 0.1%
+FRONTIER_TIME_SHARE = 0.5  # of the time limit, for each frontier solve (small budgets solve fast)
 SHOWN_TASKS = 10  # other open tasks of a customer listed on a handover sheet
 # A second pass in which handed-over customers' new owners count as owners in force, so that
 # keep_owner_tasks draws their open tasks along (see `_run`).
@@ -379,6 +382,7 @@ def _run(
     seed: int | None,
     progress: ProgressFn | None,
 ) -> HandoverResult:
+    started = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, policy=policy)
     elif policy is not None:
@@ -424,7 +428,9 @@ def _run(
     # (a plan meeting a smaller budget meets a larger one, and no budget at all).
     front, points = None, []
     if frontier:
-        front, points = _frontier(prep, data, hpolicy, time_limit, workers, seed, progress)
+        front, points = _frontier(
+            prep, data, hpolicy, time_limit * FRONTIER_TIME_SHARE, workers, seed, progress
+        )
     hint = prep.hint
     usable = [r for b, r in points if r.status.has_solution and (max_moves is None or b <= max_moves)]
     if usable:
@@ -450,7 +456,7 @@ def _run(
                 **run,
             )
             passes = 2
-    new_plan = build_plan(after, data, result)
+    new_plan = build_plan(after.replace(policy=hpolicy), data, result)  # the policy solved
     table = _handover_table(prep, new_plan, result, hpolicy)
     moved = table[table["kind"].eq("task")]
     reason = new_plan.assignments["reason"].to_numpy(dtype=object).copy()
@@ -461,10 +467,11 @@ def _run(
     if front is not None:
         if max_moves is None:  # the handover itself, without a budget, for comparison
             front = pd.concat(
-                [front, pd.DataFrame([_frontier_row(None, result, data, prep)])], ignore_index=True
+                [front, pd.DataFrame([_frontier_row(None, result, prep, hpolicy)])], ignore_index=True
             )
         new_plan.extra_tables["frontier.csv"] = front
     kpis = _kpis(prep, new_plan, result, table, events, warnings, hpolicy, max_moves, plan, passes)
+    kpis["seconds"] = round(time.perf_counter() - started, 3)
     new_plan.summary["handover"] = kpis
     new_plan.extra_tables["handover.csv"] = table
     out = HandoverResult(new_plan, table, kpis, front, warnings, after, list(events))
@@ -1061,29 +1068,35 @@ def _frontier(
             hint=hint,
             progress=_phase(progress, f"frontier, budget {budget}"),
         )
-        rows.append(_frontier_row(budget, r, data, prep))
+        rows.append(_frontier_row(budget, r, prep, policy))
         points.append((budget, r))
         if r.status.has_solution:
             hint = (r.assign, r.owner)
         if budget >= movable:
             break
-        if previous is not None and r.objective - previous <= FRONTIER_TOLERANCE * max(1.0, abs(previous)):
+        value = rows[-1]["objective"]
+        if previous is not None and value - previous <= FRONTIER_TOLERANCE * max(1.0, abs(previous)):
             break
-        previous = r.objective
+        previous = value
         budget = FRONTIER_FIRST if budget == 0 else budget * 2
     return pd.DataFrame(rows, columns=FRONTIER_COLUMNS), points
 
 
-def _frontier_row(budget: int | None, r: Result, d: ProblemData, prep: _Prepared) -> dict:
+def _frontier_row(budget: int | None, r: Result, prep: _Prepared, policy: Policy) -> dict:
+    """One frontier point. The objective is the policy's first stage recomputed from the plan on
+    the first pass's problem, so points stay comparable when a second pass re-scored owners;
+    the gap is that stage's."""
+    d = prep.data
     moved = (d.current >= 0) & (r.assign != d.current)
-    owner = prep.free.owner  # in force (a second pass may have set new owners in `d`)
-    moved_o = (owner >= 0) & (r.owner != owner)
+    moved_o = (d.owner >= 0) & (r.owner != d.owner)
+    terms = evaluate(d, policy, r.assign, r.owner)
+    gap = r.stages[0].gap if r.stages else r.gap
     return {
         "budget": "" if budget is None else budget,
         "moves": int((moved & ~prep.forced).sum() + (moved_o & ~prep.owner_forced).sum()),
-        "objective": round(float(r.objective), 6),
+        "objective": round(sum(terms[t] for t in primary_terms(policy)), 6),
         "coverage": _coverage(d.priority.astype(int), r.assign >= 0),
-        "gap": round(float(r.gap), 6) if np.isfinite(r.gap) else None,
+        "gap": round(float(gap), 6) if np.isfinite(gap) else None,
         "forced": int((moved & prep.forced).sum() + (moved_o & prep.owner_forced).sum()),
         "unassigned": int((r.assign < 0).sum()),
         "status": r.status.value,
