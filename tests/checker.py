@@ -444,9 +444,22 @@ def check_assignment_row(row, task, agents, region_hard, problems):
         if value is None or not close(value, expected):
             problems.append(f"{where}: {column} is {text!r}, input has {fmt(expected)}")
 
+    # A pin binds while its agent can still legally hold the task: active, covering the
+    # region, with the skills (after staffing changes it may not, and then the pin breaks).
     pinned_agent = agents.get(task.assigned_to)
     if task.pinned and pinned_agent is not None and pinned_agent.active:
-        if agent_id != task.assigned_to:
+        still_legal = []
+        check_eligible(
+            where,
+            "pinned agent",
+            task.assigned_to,
+            task.region,
+            task.skills,
+            agents,
+            region_hard,
+            still_legal,
+        )
+        if not still_legal and agent_id != task.assigned_to:
             problems.append(f"{where}: pinned to {task.assigned_to} but assigned to {agent_id or 'nobody'}")
 
 

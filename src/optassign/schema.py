@@ -293,7 +293,7 @@ class Leave(BaseModel):
 
 class Hire(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    hire: dict[str, str | float | int | bool | None]
+    hire: dict[str, str | float | int | bool | list[str] | None]
 
     @model_validator(mode="after")
     def _has_id(self):

@@ -190,6 +190,9 @@ def solve_problem(
         raw.append((names, status, bound, time.perf_counter() - t0))
         if not status.has_solution:
             break
+        # Helper variables (balance bounds, customer links) a stage did not optimise may be
+        # slack: derive them tight from the plan before scoring and hinting the next stage.
+        values = model.values_of_plan(*model.plan_of_values(values))
         # Later stages keep what this one reached (less the policy's tolerance).
         var, coef = model.stage_expr(names)
         reached = float(coef @ values[var])
