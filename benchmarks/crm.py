@@ -29,8 +29,8 @@ from optassign.problem import build_problem
 HERE = Path(__file__).resolve().parent
 # (tasks, agents, regions, skills, default time limit)
 SIZES = {
-    1_000: (50, 5, 6, 10.0),
-    10_000: (400, 10, 8, 30.0),
+    1_000: (50, 5, 6, 3.0),
+    10_000: (400, 10, 8, 20.0),
     100_000: (2_000, 20, 12, 120.0),
 }
 
