@@ -394,7 +394,7 @@ def relax_large(
     then gives near-integral values to round. The bound stays the Lagrangian one, valid for
     all pairs; the values come from the restricted LP."""
     started = time.perf_counter()
-    dual = lagrangian(data, policy, names, time_limit=0.5 * time_limit)
+    dual = lagrangian(data, policy, names, time_limit=0.45 * time_limit)
     tc, oc = data.task_cand, data.owner_cand
     act_x = top_per_row(tc.row, dual.reduced_cost, np.arange(len(tc)), k, len(tc)) | tc.chosen(data.current)
     act_o = top_per_row(oc.row, dual.owner_reduced_cost, np.arange(len(oc)), k, len(oc)) | oc.chosen(

@@ -260,7 +260,8 @@ def _relaxation(
     if len(data.task_cand) + len(data.owner_cand) <= FULL_LP_PAIRS:
         relaxation = relax(data, policy, names, time_limit=max(1.0, time_limit))
     else:
-        relaxation = relax_large(data, policy, names, time_limit=max(1.0, time_limit))
+        # the simplex alone cannot take these: give the dual and restricted LP more room
+        relaxation = relax_large(data, policy, names, time_limit=max(1.0, 1.5 * time_limit))
     stats.update(
         lp_status=relaxation.status,
         lp_bound=round(relaxation.bound, 6),
