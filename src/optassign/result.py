@@ -47,9 +47,9 @@ class StageResult:
 class Result:
     """The outcome of `solve_problem`.
 
-    `objective` and `best_bound` are those of the first (primary) stage, in points; `gap` is the
-    largest gap over all stages, so 0 means every stage was proven optimal. `terms` holds each
-    objective term's value recomputed from the arrays."""
+    `objective`, `best_bound` and `gap` are those of the first (primary) stage, in points; each
+    stage's own are in `stages`, and `status` is OPTIMAL only when every stage was proven
+    optimal. `terms` holds each objective term's value recomputed from the arrays."""
 
     status: SolveStatus
     objective: float

@@ -233,7 +233,7 @@ def _result(data, policy, status, stages, assign, owner, started, stats, seed, w
         status=status,
         objective=first.objective,
         best_bound=first.best_bound,
-        gap=max(r.gap for r in stages) if status.has_solution else float("inf"),
+        gap=first.gap if status.has_solution else float("inf"),
         runtime=time.perf_counter() - started,
         assign=assign,
         owner=owner,
@@ -306,7 +306,8 @@ def _solve_stage(
         values = np.array(solver.response_proto.solution, dtype=np.int64)
         return status, values, solver.best_objective_bound, _stopped_by(solver, status)
     if status == SolveStatus.UNKNOWN:
-        return SolveStatus.FEASIBLE, values, solver.best_objective_bound, _stopped_by(solver, status)
+        # CP-SAT found nothing better than the hint in time, and proved no bound either.
+        return SolveStatus.FEASIBLE, values, float("inf"), _stopped_by(solver, status)
     return status, values, float("nan"), status.value.lower()
 
 
