@@ -12,19 +12,10 @@ from ortools.sat.python import cp_model
 
 from .model import AssignmentModel
 from .problem import Candidates, ProblemData
-from .schema import Policy
+from .schema import TERMS, Policy
 
 # Terms that depend on one pair at a time: a neighbourhood can be scored on these alone.
-PAIR_TERMS = (
-    "service",
-    "ownership",
-    "cross_region",
-    "overqualification",
-    "cost",
-    "keep_assignee",
-    "keep_owner_tasks",
-    "keep_customer_owner",
-)
+PAIR_TERMS = tuple(t for t in TERMS if t not in ("agents_per_customer", "balance"))
 
 
 @dataclass
@@ -89,6 +80,7 @@ def improve(
     seed: int = 0,
     group_size: int = 24,
     step_time: float = 0.4,
+    max_waiting: int = 300,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve `assign` (owners stay) on the pair terms of `names`, neighbourhood by
     neighbourhood, until the deterministic budget (summed over sub-solves) or the wall time
@@ -104,11 +96,21 @@ def improve(
     )
     tc = d.task_cand
     rng = np.random.default_rng(seed)
-    order = rng.permutation(np.flatnonzero(np.bincount(tc.agent, minlength=d.n_agents) > 0))
+    workers_ = np.flatnonzero(np.bincount(tc.agent, minlength=d.n_agents) > 0)
+
+    def seeds() -> np.ndarray:
+        """Agents most able to serve unassigned work first (by its summed priority), the rest
+        in a random order: a sweep starts where the plan leaves the most on the table."""
+        open_ = (assign < 0)[tc.row]
+        want = np.bincount(tc.agent[open_], weights=d.priority[tc.row[open_]], minlength=d.n_agents)
+        perm = rng.permutation(workers_)
+        return perm[np.argsort(-want[perm], kind="stable")]
+
     # agent -> candidate tasks (CSR by agent)
     by_agent = np.argsort(tc.agent, kind="stable")
     a_ptr = np.concatenate([[0], np.cumsum(np.bincount(tc.agent, minlength=d.n_agents))])
     assign = assign.copy()
+    order = seeds()
     covered = np.zeros(d.n_agents, bool)
     cursor = 0
     while stats.deterministic_time < deterministic_time and time.perf_counter() - started < wall_time:
@@ -118,7 +120,7 @@ def improve(
         if cursor >= len(order):
             covered[:] = False
             cursor = 0
-            order = rng.permutation(order)
+            order = seeds()
             continue
         seed_agent = order[cursor]
         shared_tasks = tc.row[by_agent[a_ptr[seed_agent] : a_ptr[seed_agent + 1]]]
@@ -136,7 +138,11 @@ def improve(
         # free: tasks of the group, and unassigned tasks the group could take
         reach = np.zeros(d.n_tasks, bool)
         reach[tc.row[group[tc.agent]]] = True
-        free = np.flatnonzero(reach & ((assign < 0) | group[np.maximum(assign, 0)]) & ~d.pinned)
+        mine = np.flatnonzero(reach & (assign >= 0) & group[np.maximum(assign, 0)] & ~d.pinned)
+        waiting = np.flatnonzero(reach & (assign < 0) & ~d.pinned)
+        if len(waiting) > max_waiting:  # the most urgent open work the group could take
+            waiting = waiting[np.argsort(-d.priority[waiting], kind="stable")[:max_waiting]]
+        free = np.concatenate([mine, np.sort(waiting)])
         pinned_here = np.flatnonzero(d.pinned & (assign >= 0) & group[np.maximum(assign, 0)])
         tasks = np.concatenate([free, pinned_here])
         if len(tasks) == 0:

@@ -281,7 +281,13 @@ def lagrangian(
     def split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return z[:A], z[A : 2 * A] * capped_t, z[2 * A :] * capped_c
 
+    deadline = time.perf_counter() + time_limit
+    last: dict[str, np.ndarray] = {}
+
     def value_and_grad(z: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
+        if time.perf_counter() > deadline:
+            raise _OutOfTime
+        last["z"] = z.copy()
         lam, mu, nu = split(z)
         rt = cx - lam[tc.agent] * tw - mu[tc.agent]
         ro = co - lam[oc.agent] * ow - nu[oc.agent]
@@ -308,20 +314,27 @@ def lagrangian(
         if remaining <= 0 or evaluations >= max_evaluations:
             break
         tau = temp * scale / 16.0
-        res = minimize(
-            value_and_grad,
-            z,
-            args=(tau,),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(0.0, None)] * (3 * A),
-            options={
-                "maxfun": max(5, (max_evaluations - evaluations) // max(1, len(temperatures))),
-                "maxiter": 1000,
-            },
-        )
-        evaluations += res.nfev
-        z = res.x
+        try:
+            res = minimize(
+                value_and_grad,
+                z,
+                args=(tau,),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(0.0, None)] * (3 * A),
+                options={
+                    "maxfun": max(5, (max_evaluations - evaluations) // max(1, len(temperatures))),
+                    "maxiter": 1000,
+                },
+            )
+            evaluations += res.nfev
+            z = res.x
+        except _OutOfTime:
+            z = last.get("z", z)
+            value = exact(z)
+            if value < best:
+                best_z, best = z, value
+            break
         value = exact(z)
         if value < best:
             best_z, best = z, value
@@ -339,6 +352,10 @@ def lagrangian(
         columns=len(tc) + len(oc),
         status="optimal",
     )
+
+
+class _OutOfTime(Exception):
+    """Raised inside the dual's evaluation when its time is up; the best point so far stands."""
 
 
 class _Rows:

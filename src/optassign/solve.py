@@ -3,6 +3,7 @@ hints it with a constructive plan, and solves the policy's lexicographic stages 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -15,7 +16,16 @@ from .greedy import greedy_plan
 from .lns import improve
 from .model import AssignmentModel, evaluate, stage_plan
 from .problem import POINT_SCALE, ProblemData
-from .relax import FULL_LP_PAIRS, Relaxation, pair_coefficients, relax, relax_large, rounded_plan, top_per_row
+from .relax import (
+    FULL_LP_PAIRS,
+    Relaxation,
+    lagrangian,
+    pair_coefficients,
+    relax,
+    relax_large,
+    rounded_plan,
+    top_per_row,
+)
 from .result import Result, SolveStatus, StageResult, relative_gap
 from .schema import TERMS, Policy
 
@@ -116,7 +126,7 @@ def solve_problem(
     relaxation = None
     if lp and len(data.task_cand):
         report(Progress("LP relaxation", elapsed()))
-        relaxation = _relaxation(data, policy, primary, 0.4 * time_limit, stats)
+        relaxation = _relaxation(data, policy, primary, 0.4 * time_limit, stats, warm=hint is not None)
     pairs = len(data.task_cand) + len(data.owner_cand)
     k = prune if prune is not None else (PRUNE_K if pairs > PRUNE_ABOVE else 0)
     work = _pruned(data, relaxation, k, hint) if relaxation is not None and k > 0 else data
@@ -255,10 +265,15 @@ def _value(
 
 
 def _relaxation(
-    data: ProblemData, policy: Policy, names: list[str], time_limit: float, stats: dict
+    data: ProblemData, policy: Policy, names: list[str], time_limit: float, stats: dict, warm: bool = False
 ) -> Relaxation | None:
     if len(data.task_cand) + len(data.owner_cand) <= FULL_LP_PAIRS:
         relaxation = relax(data, policy, names, time_limit=max(1.0, time_limit))
+    elif warm:
+        # a warm start (e.g. a handover from the plan in force) needs no rounded start: the
+        # dual alone gives the bound and the reduced costs, and the search gets the time
+        relaxation = lagrangian(data, policy, names, time_limit=max(1.0, 0.5 * time_limit))
+        relaxation = dataclasses.replace(relaxation, status="dual only")
     else:
         # the simplex alone cannot take these: give the dual and restricted LP more room
         relaxation = relax_large(data, policy, names, time_limit=max(1.0, 1.5 * time_limit))
