@@ -72,7 +72,8 @@ def test_reader_accepts_arbitrary_wrapping(tmp_path):
         ("", "empty file"),
         ("2 3\n4 1 x9\n", "line 2: value 'x9': not an integer"),
         ("2 3\n4 1 9 2 6 3\n2 3 5 3 2 2\n5\n", "expected 16 numbers for m=2 agents and n=3 items"),
-        (TINY + "7\n", "line 7: value '7': 1 numbers after the 2 capacities"),
+        (TINY + "7\n", "line 7: value '7': 1 number after the 2 capacities"),
+        (TINY.replace(" 5 4\n", " 5 4444444444444444444\n"), "integer out of range"),
         ("0 3\n", "agents and items must be at least 1"),
         (TINY.replace(" 5 4\n", " 5 -4\n"), "line 6: value '-4': negative capacity"),
         (TINY.replace(" 2 3 5 3 2\n", " 2 3 5 -3 2\n"), "line 4: value '-3': negative weight"),
@@ -142,6 +143,14 @@ def test_tiny_instance_solves_to_its_hand_computed_optimum(tmp_path):
     assert r.value == TINY_OPTIMUM == r.bound
     assert r.assign.tolist() == TINY_PLAN.tolist()
     assert -r.result.objective == r.value  # the engine's objective equals the recomputed cost
+
+
+def test_an_instance_without_a_fitting_plan_reports_no_value():
+    # Agent 2 takes nothing (9 > 5); agent 1 takes one item of weight 3, not both (6 > 5).
+    inst = GapInstance("x", np.array([[1, 1], [1, 1]]), np.array([[3, 3], [9, 9]]), np.array([5, 5]))
+    r = solve_gap(inst, time_limit=2, workers=1)
+    assert r.status == "INFEASIBLE" and not r.feasible
+    assert np.isnan(r.value) and np.isnan(r.bound)
 
 
 @needs_data

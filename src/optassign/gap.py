@@ -97,9 +97,9 @@ def read_gap(path: str | Path, name: str | None = None) -> GapInstance:
     if not tokens:
         raise fail("empty file; expected 'm n' followed by costs, weights and capacities")
     bad = [
-        InputProblem(file, ln, None, tok, "not an integer")
+        InputProblem(file, ln, None, tok, "not an integer" if not _INT.match(tok) else "integer out of range")
         for tok, ln in zip(tokens, lines, strict=True)
-        if not _INT.match(tok)
+        if not _INT.match(tok) or len(tok.lstrip("+-")) > 15
     ]
     if bad:
         raise GapFormatError(bad)
@@ -115,8 +115,9 @@ def read_gap(path: str | Path, name: str | None = None) -> GapInstance:
             f"weights + m capacities), found {len(tokens)}: the file ends early"
         )
     if len(tokens) > expected:
+        extra = len(tokens) - expected
         raise fail(
-            f"{len(tokens) - expected} numbers after the {m} capacities (m={m}, n={n})",
+            f"{extra} number{'s' if extra > 1 else ''} after the {m} capacities (m={m}, n={n})",
             lines[expected],
             tokens[expected],
         )
