@@ -35,6 +35,13 @@ def gap(
     best_known: Annotated[
         Path | None, typer.Option("--best-known", help="best_known.csv (default: the GAP data folder's)")
     ] = None,
+    deterministic: Annotated[
+        bool,
+        typer.Option(
+            "--deterministic/--wall-clock",
+            help="reproducible deterministic work, or (default) wall-clock search, CP-SAT free portfolio",
+        ),
+    ] = False,
 ) -> None:
     """Solve Generalized Assignment Problem instances (minimum cost) and compare with best known."""
     from .gap import read_best_known, read_gap, results_frame, solve_gap, write_results
@@ -49,7 +56,9 @@ def gap(
         fail_input(exc)
     results = []
     for inst in instances:
-        r = solve_gap(inst, time_limit=time_limit, workers=workers, seed=seed or 0)
+        r = solve_gap(
+            inst, time_limit=time_limit, workers=workers, seed=seed or 0, deterministic=deterministic
+        )
         results.append(r)
         err.print(
             f"[dim]{r.seconds:7.2f}s[/] {escape(r.name)}: {_num(r.value)} (bound {_num(r.bound)}) {r.status}"

@@ -97,6 +97,7 @@ def solve_problem(
     log: bool = False,
     lp: bool = True,
     prune: int | None = None,
+    deterministic: bool = True,
     **params,
 ) -> Result:
     """Solve to the best plan found within `time_limit` seconds.
@@ -112,7 +113,9 @@ def solve_problem(
        neighbourhood search instead (lns.py), on the first stage's pair terms.
 
     The same data, policy, seed and workers give the same plan unless the wall clock stops
-    the search before its deterministic budget (statistics say which). Extra keyword
+    the search before its deterministic budget (statistics say which). With
+    `deterministic=False` the whole time limit is wall-clock search with CP-SAT's free
+    parallel portfolio: often better within the same seconds, not reproducible. Extra keyword
     arguments go straight to CP-SAT's parameters (e.g. linearization_level=2)."""
     started = time.perf_counter()
     workers = workers or default_workers()
@@ -145,7 +148,7 @@ def solve_problem(
             start[0],
             start[1],
             seed=seed,
-            deterministic_time=remaining * DTIME_PER_SECOND,
+            deterministic_time=remaining * DTIME_PER_SECOND if deterministic else np.inf,
             wall_time=remaining,
         )
         owner = start[1]
@@ -193,7 +196,7 @@ def solve_problem(
         t0 = time.perf_counter()
         callback = _Reporter(phase, started, report) if progress else None
         status, values, bound, stopped = _solve_stage(
-            model, names, values, budget, workers, seed, log, params, callback
+            model, names, values, budget, workers, seed, log, params, callback, deterministic
         )
         stats[f"stage{i + 1}_seconds"] = round(time.perf_counter() - t0, 3)
         stats[f"stage{i + 1}_stopped_by"] = stopped
@@ -297,6 +300,7 @@ def _solve_stage(
     log: bool,
     params: dict,
     callback: cp_model.CpSolverSolutionCallback | None,
+    deterministic: bool = True,
 ) -> tuple[SolveStatus, np.ndarray, float, str]:
     """One CP-SAT solve of the named terms from the hinted `values`. Returns the status, the
     best solution vector (the hint when CP-SAT found nothing better in time: it is feasible),
@@ -306,8 +310,9 @@ def _solve_stage(
     prm = solver.parameters
     prm.num_workers = workers
     prm.random_seed = seed
-    prm.interleave_search = workers > 1
-    prm.max_deterministic_time = budget * DTIME_PER_SECOND
+    prm.interleave_search = deterministic and workers > 1
+    if deterministic:
+        prm.max_deterministic_time = budget * DTIME_PER_SECOND
     prm.max_time_in_seconds = budget
     prm.log_search_progress = log
     for key, value in params.items():
@@ -329,7 +334,7 @@ def _solve_stage(
 def _stopped_by(solver: cp_model.CpSolver, status: SolveStatus) -> str:
     if status == SolveStatus.OPTIMAL:
         return "optimal"
-    if solver.deterministic_time >= solver.parameters.max_deterministic_time * 0.999:
+    if solver.deterministic_time >= solver.parameters.max_deterministic_time * 0.999 > 0:
         return "deterministic time"
     return "wall clock"
 
