@@ -39,3 +39,13 @@ def test_validate_bundled_scenarios():
         result = CliRunner().invoke(app, ["validate", str(SCENARIOS / name)])
         assert result.exit_code == 0, result.output
         assert "ok" in result.stdout
+
+
+def test_wall_clock_search_gives_a_valid_plan(tmp_path):
+    out = tmp_path / "plan"
+    args = ["solve", str(SCENARIOS / "demo"), "--out", str(out), "--time-limit", "3", "--wall-clock", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert_plan_ok(SCENARIOS / "demo", out)
+    stats = json.loads((out / "summary.json").read_text())["statistics"]
+    assert stats["stage1_stopped_by"] in ("optimal", "wall clock")

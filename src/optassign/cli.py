@@ -126,6 +126,13 @@ def solve(
     workers: WorkersOpt = None,
     seed: SeedOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
+    deterministic: Annotated[
+        bool,
+        typer.Option(
+            "--deterministic/--wall-clock",
+            help="reproducible plans (default), or wall-clock search: not reproducible, often better",
+        ),
+    ] = True,
     formats: Annotated[
         list[ExportFormat] | None,
         typer.Option("--format", help="also write parquet / xlsx (repeatable; csv is always written)"),
@@ -137,7 +144,12 @@ def solve(
     except ScenarioError as exc:
         fail_input(exc)
     plan = api.solve(
-        loaded, time_limit=time_limit, workers=workers, seed=seed, progress=LiveProgress(err, quiet)
+        loaded,
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+        progress=LiveProgress(err, quiet),
+        deterministic=deterministic,
     )
     target = out or Path("plans") / scenario.resolve().name
     plan.write(target)
