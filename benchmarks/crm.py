@@ -4,7 +4,8 @@ by the CLI (read CSV -> plan folder), against the least-loaded routing rule.
     .venv/bin/python benchmarks/crm.py [--sizes 1000,10000,100000] [--time-limit S] [--out DIR]
 
 For each size: wall time of `optassign solve` end to end, its peak RSS, the plan's objective,
-bound and gap (summary.json), and the least-loaded greedy (tasks by priority, each to the
+bound and gap (summary.json), hard-rule violations found by the independent checker of
+tests/checker.py, and the least-loaded greedy (tasks by priority, each to the
 eligible agent with the lowest utilisation that still fits) scored on the same objective.
 Results go to benchmarks/results/crm.csv and crm.md."""
 
@@ -27,6 +28,9 @@ from optassign.model import evaluate
 from optassign.problem import build_problem
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from checker import check_plan  # noqa: E402  (the independent checker of the test suite)
+
 # (tasks, agents, regions, skills, default time limit)
 SIZES = {
     1_000: (50, 5, 6, 3.0),
@@ -109,6 +113,7 @@ def main() -> None:
             ),
             "assigned_priority": priority_sum(plan_dir),
             "greedy_assigned_priority": greedy_priority,
+            "violations": len(check_plan(scenario, plan_dir)),
             "start": summary["statistics"].get("start"),
             "search": summary["statistics"].get("search", "cp-sat"),
         }
