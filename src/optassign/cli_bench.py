@@ -42,6 +42,10 @@ def gap(
             help="reproducible deterministic work, or (default) wall-clock search, CP-SAT free portfolio",
         ),
     ] = False,
+    prune: Annotated[
+        int | None,
+        typer.Option("--prune", min=1, help="keep each item's K best agents by LP reduced cost (e.g. 3)"),
+    ] = None,
 ) -> None:
     """Solve Generalized Assignment Problem instances (minimum cost) and compare with best known."""
     from .gap import read_best_known, read_gap, results_frame, solve_gap, write_results
@@ -57,7 +61,12 @@ def gap(
     results = []
     for inst in instances:
         r = solve_gap(
-            inst, time_limit=time_limit, workers=workers, seed=seed or 0, deterministic=deterministic
+            inst,
+            time_limit=time_limit,
+            workers=workers,
+            seed=seed or 0,
+            deterministic=deterministic,
+            prune=prune,
         )
         results.append(r)
         err.print(

@@ -351,8 +351,11 @@ def solve_gap(
     seed: int = 0,
     **params,
 ) -> GapResult:
-    """Solve a GAP instance with the engine. Extra keywords go to `solve_problem` (`lp=`,
-    `prune=`, `hint=`) and from there to CP-SAT's parameters (e.g. linearization_level=2)."""
+    """Solve a GAP instance with the engine. Extra keywords go to `solve_problem`
+    (`deterministic=`, `lp=`, `prune=`, `hint=`) and from there to CP-SAT's parameters (e.g.
+    linearization_level=2). With `prune=k` the model keeps each item's k best agents by LP
+    reduced cost: better plans on the hardest (type D) instances, but the bound is then the
+    LP's, so no optimality proof."""
     started = time.perf_counter()
     data = gap_problem(inst)
     result = solve_problem(data, gap_policy(), time_limit=time_limit, workers=workers, seed=seed, **params)
