@@ -422,7 +422,9 @@ def _run(
     cust = data.task_customer
     of_forced = (cust >= 0) & prep.owner_forced[np.maximum(cust, 0)] if data.n_customers else cust < -1
     follow = FOLLOW_OWNERS and hpolicy.keep_owner_tasks_weight > 0 and bool((free_task & of_forced).any())
-    first_limit = time_limit * (FIRST_PASS_SHARE if follow else 1.0)
+    # The time limit covers the whole handover: what preparing took comes off the solves.
+    budget = max(1.0, time_limit - (time.perf_counter() - started))
+    first_limit = budget * (FIRST_PASS_SHARE if follow else 1.0)
     run = dict(workers=workers, seed=seed)
     # The frontier first: its best plan within the move budget is a start for the main solve
     # (a plan meeting a smaller budget meets a larger one, and no budget at all).
@@ -450,7 +452,7 @@ def _run(
             result = solve_problem(
                 data,
                 hpolicy,
-                time_limit=time_limit - first_limit,
+                time_limit=max(1.0, time_limit - (time.perf_counter() - started)),
                 hint=(result.assign, result.owner),
                 progress=_phase(progress, "handover, owners' tasks follow"),
                 **run,
