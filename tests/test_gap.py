@@ -167,6 +167,16 @@ def test_cattrysse_instances_reach_their_proven_optimum(name):
     assert again.value == optimum
 
 
+@needs_data
+def test_a_pruned_model_claims_no_proof():
+    # gap1-0: optimum 261, LP bound 254.4. Over 2 agents per item CP-SAT may finish its search,
+    # but only the LP bound holds for the whole instance: the plan is not proven optimal.
+    inst = read_gap(DATA / "cattrysse1994" / "gap1-0")
+    r = solve_gap(inst, time_limit=5, workers=1, prune=2)
+    assert r.feasible and r.bound == 255 and r.value >= 261
+    assert r.status == "FEASIBLE"
+
+
 def test_results_frame_and_summary(tmp_path):
     inst = read_gap(write(tmp_path, TINY))
     r = solve_gap(inst, time_limit=5, workers=1)
@@ -202,3 +212,20 @@ def test_cli_malformed_file_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in result.output
     assert result.stderr.startswith("error: ") and "file ends early" in result.stderr
     assert not out.exists()
+
+
+def test_optimum_of_a_pruned_model_is_not_reported_as_proven():
+    # gap1-0 keeping 2 agents per item: the pruned model may be solved to its optimum, but only
+    # the LP over every pair bounds the instance, and it is not reached.
+    inst = read_gap(DATA / "cattrysse1994" / "gap1-0")
+    r = solve_gap(inst, time_limit=5, workers=1, seed=0, prune=2)
+    assert r.feasible and r.value == 261 and r.bound < 261  # 261 is optimal, but unproven here
+    assert r.status == "FEASIBLE"
+
+
+def test_no_plan_in_time_is_not_called_feasible():
+    # 0.2 s on a 20 x 200 type-D instance: the start leaves items open; unless CP-SAT finds a
+    # full plan, the status must not claim one.
+    inst = read_gap(DATA / "chu1997" / "d20200")
+    r = solve_gap(inst, time_limit=0.2, workers=1, seed=0)
+    assert r.status == "FEASIBLE" if r.feasible else r.status in ("UNKNOWN", "NO_VALID_PLAN")

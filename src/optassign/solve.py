@@ -181,6 +181,8 @@ def solve_problem(
     report(Progress("build", elapsed()))
     model = AssignmentModel(work, policy)
     values = model.values_of_plan(*start)
+    # A start that leaves a must-assign task open is no plan: if CP-SAT finds none, say so.
+    start_ok = work.must_assign is None or bool((start[0][work.must_assign] >= 0).all())
     model.hint(values)
     stages = model.stages
     stats.update(
@@ -196,8 +198,9 @@ def solve_problem(
         t0 = time.perf_counter()
         callback = _Reporter(phase, started, report) if progress else None
         status, values, bound, stopped = _solve_stage(
-            model, names, values, budget, workers, seed, log, params, callback, deterministic
+            model, names, values, budget, workers, seed, log, params, callback, deterministic, start_ok
         )
+        start_ok = start_ok or status.has_solution
         stats[f"stage{i + 1}_seconds"] = round(time.perf_counter() - t0, 3)
         stats[f"stage{i + 1}_stopped_by"] = stopped
         raw.append((names, status, bound, time.perf_counter() - t0))
@@ -229,6 +232,15 @@ def solve_problem(
     else:
         status = next(st for st in statuses if not st.has_solution)
     first = stage_results[0]
+    if (
+        status == SolveStatus.OPTIMAL
+        and work is not data
+        and (
+            relaxation is None or first.objective < relaxation.bound - 1e-6 * max(1.0, abs(relaxation.bound))
+        )
+    ):
+        # Optimal over the pruned pairs only: nothing proves it for the whole problem.
+        status = SolveStatus.FEASIBLE
     if relaxation is not None and (work is not data or relaxation.bound < first.best_bound):
         # Over a pruned model only the relaxation over every pair bounds the whole problem.
         stage_results[0] = StageResult(
@@ -301,6 +313,7 @@ def _solve_stage(
     params: dict,
     callback: cp_model.CpSolverSolutionCallback | None,
     deterministic: bool = True,
+    hint_feasible: bool = True,
 ) -> tuple[SolveStatus, np.ndarray, float, str]:
     """One CP-SAT solve of the named terms from the hinted `values`. Returns the status, the
     best solution vector (the hint when CP-SAT found nothing better in time: it is feasible),
@@ -325,7 +338,7 @@ def _solve_stage(
     if status.has_solution:
         values = np.array(solver.response_proto.solution, dtype=np.int64)
         return status, values, solver.best_objective_bound, _stopped_by(solver, status)
-    if status == SolveStatus.UNKNOWN:
+    if status == SolveStatus.UNKNOWN and hint_feasible:
         # CP-SAT found nothing better than the hint in time, and proved no bound either.
         return SolveStatus.FEASIBLE, values, float("inf"), _stopped_by(solver, status)
     return status, values, float("nan"), status.value.lower()
