@@ -16,17 +16,16 @@ from .model.variables import Variables
 from .problem import POINT_SCALE, ProblemData
 from .schema import Policy
 
-# Pairs solved at once before pricing takes over; more columns than this start restricted.
+# Pairs one whole simplex takes; beyond this the Lagrangian dual and a restricted LP do (relax_large).
 FULL_LP_PAIRS = 100_000
-EPS = 1e-7
 
 
 @dataclass(frozen=True)
 class Relaxation:
     """The LP optimum over all candidate pairs (points), with per-pair values and reduced costs.
 
-    `bound` is valid for the whole candidate set: pricing stops only when no pair outside the
-    restricted LP has a positive reduced cost."""
+    `bound` is valid for the whole candidate set: the whole LP's optimum, or a Lagrangian
+    dual value (any multipliers give an upper bound)."""
 
     bound: float
     x: np.ndarray
@@ -57,53 +56,33 @@ def pair_coefficients(data: ProblemData, policy: Policy, names: list[str]) -> tu
     return total[:P], total[P:]
 
 
-def relax(
-    data: ProblemData,
-    policy: Policy,
-    names: list[str],
-    *,
-    time_limit: float = 60.0,
-    initial_k: int = 8,
-    add_k: int = 4,
-    max_rounds: int = 30,
-) -> Relaxation:
-    """Solve the LP relaxation of the named terms over all candidate pairs.
+def relax(data: ProblemData, policy: Policy, names: list[str], *, time_limit: float = 60.0) -> Relaxation:
+    """Solve the LP relaxation of the named terms over all candidate pairs with HiGHS, whole.
 
-    Small instances go to HiGHS whole. Large ones start from each row's `initial_k` most
-    promising pairs and add, round after round, up to `add_k` pairs per row whose reduced
-    cost under the current duals is positive, until none is left (then the restricted
-    optimum is the full optimum)."""
+    For instances up to FULL_LP_PAIRS pairs; larger ones go to `relax_large`. Reduced costs
+    come from the row duals: r = points - task dual - capacity dual x hours - cap duals."""
     started = time.perf_counter()
     d, tc, oc = data, data.task_cand, data.owner_cand
     cx, co = pair_coefficients(d, policy, names)
-    whole = len(tc) + len(oc) <= FULL_LP_PAIRS
-    act_x = np.ones(len(tc), bool) if whole else _initial_columns(d, tc, cx, d.current, initial_k)
-    act_o = np.ones(len(oc), bool) if whole else _initial_columns(d, oc, co, d.owner, initial_k)
-    rounds, status = 0, "optimal"
-    x, o = np.zeros(len(tc)), np.zeros(len(oc))
-    rc, rc_o = np.zeros(len(tc)), np.zeros(len(oc))
-    bound = float("nan")
-    while True:
-        rounds += 1
-        remaining = time_limit - (time.perf_counter() - started)
-        sol = _solve_restricted(d, cx, co, act_x, act_o, max(1.0, remaining))
-        if sol is None:
-            status = "failed"
-            break
-        bound, x_r, o_r, duals = sol
-        cap = duals["capacity"]
-        rc = cx - duals["task"][tc.row] - cap[tc.agent] * tc.weight - duals["tasks_cap"][tc.agent]
-        rc_o = co - duals["customer"][oc.row] - cap[oc.agent] * oc.weight - duals["customers_cap"][oc.agent]
-        x[:], o[:] = 0.0, 0.0
-        x[act_x], o[act_o] = x_r, o_r
-        in_x, in_o = ~act_x & (rc > EPS), ~act_o & (rc_o > EPS)
-        if not (in_x.any() or in_o.any()):
-            break
-        if rounds >= max_rounds or time.perf_counter() - started > time_limit:
-            status = "not converged"
-            break
-        act_x |= top_per_row(tc.row[in_x], rc[in_x], np.flatnonzero(in_x), add_k, len(tc))
-        act_o |= top_per_row(oc.row[in_o], rc_o[in_o], np.flatnonzero(in_o), add_k, len(oc))
+    everything_x, everything_o = np.ones(len(tc), bool), np.ones(len(oc), bool)
+    sol = _solve_restricted(d, cx, co, everything_x, everything_o, max(1.0, time_limit))
+    if sol is None:
+        nothing_x, nothing_o = np.zeros(len(tc)), np.zeros(len(oc))
+        return Relaxation(
+            float("nan"),
+            nothing_x,
+            nothing_o,
+            nothing_x,
+            nothing_o,
+            time.perf_counter() - started,
+            1,
+            len(tc) + len(oc),
+            "failed",
+        )
+    bound, x, o, duals = sol
+    cap = duals["capacity"]
+    rc = cx - duals["task"][tc.row] - cap[tc.agent] * tc.weight - duals["tasks_cap"][tc.agent]
+    rc_o = co - duals["customer"][oc.row] - cap[oc.agent] * oc.weight - duals["customers_cap"][oc.agent]
     return Relaxation(
         bound=float(bound),
         x=x,
@@ -111,9 +90,9 @@ def relax(
         reduced_cost=rc,
         owner_reduced_cost=rc_o,
         seconds=time.perf_counter() - started,
-        rounds=rounds,
-        columns=int(act_x.sum() + act_o.sum()),
-        status=status,
+        rounds=1,
+        columns=len(tc) + len(oc),
+        status="optimal",
     )
 
 
@@ -126,18 +105,6 @@ def top_per_row(rows: np.ndarray, score: np.ndarray, index: np.ndarray, k: int, 
     out = np.zeros(n, dtype=bool)
     out[index[order[rank < k]]] = True
     return out
-
-
-def _initial_columns(d: ProblemData, cand, points: np.ndarray, in_force: np.ndarray, k: int) -> np.ndarray:
-    """Each row's k best pairs by points, ties to agents whose candidate demand is lowest
-    against their capacity; the pair in force is always in."""
-    tc, oc = d.task_cand, d.owner_cand
-    demand = np.bincount(tc.agent, weights=tc.weight, minlength=d.n_agents)
-    demand += np.bincount(oc.agent, weights=oc.weight, minlength=d.n_agents)
-    pressure = demand / np.maximum(d.capacity, 1)
-    score = points - 1e-3 * pressure[cand.agent] * max(1.0, float(np.abs(points).max(initial=1.0)))
-    mask = top_per_row(cand.row, score, np.arange(len(cand)), k, len(cand))
-    return mask | cand.chosen(in_force)
 
 
 def _solve_restricted(
