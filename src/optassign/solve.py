@@ -135,8 +135,8 @@ def solve_problem(
     work = _pruned(data, relaxation, k, hint) if relaxation is not None and k > 0 else data
     stats.update(model_task_pairs=len(work.task_cand), model_owner_pairs=len(work.owner_cand))
     report(Progress("start", elapsed()))
-    start, stats["start"] = _best_start(work, data, policy, primary, relaxation, hint)
-    stats["start_objective"] = round(_value(data, policy, primary, *start), 6)
+    start, stats["start"], start_value = _best_start(work, data, policy, primary, relaxation, hint)
+    stats["start_objective"] = round(start_value, 6)
 
     if len(work.task_cand) + len(work.owner_cand) > LNS_ABOVE:
         report(Progress("neighbourhood search", elapsed()))
@@ -375,14 +375,14 @@ def _best_start(
     primary: list[str],
     lp: Relaxation | None,
     hint: tuple[np.ndarray, np.ndarray] | None,
-) -> tuple[tuple[np.ndarray, np.ndarray], str]:
-    """The plan to start from: the caller's if given, else the better (on the primary terms)
-    of the greedy that keeps the plan in force and the repaired LP rounding."""
-    if hint is not None:
-        return hint, "given"
-    starts = {"greedy": greedy_plan(work)}
-    if lp is not None:
+) -> tuple[tuple[np.ndarray, np.ndarray], str, float]:
+    """The plan to start from, how it was made and its value on the primary terms: the
+    caller's if given, else the better of the greedy that keeps the plan in force and the
+    repaired LP rounding."""
+    starts = {"given": hint} if hint is not None else {"greedy": greedy_plan(work)}
+    if lp is not None and hint is None:
         score, _ = pair_coefficients(work, policy, primary)
         starts["lp rounding"] = greedy_plan(work, pair_score=score, start=rounded_plan(full, lp))
-    name = max(starts, key=lambda n: _value(full, policy, primary, *starts[n]))
-    return starts[name], name
+    values = {n: _value(full, policy, primary, *plan) for n, plan in starts.items()}
+    name = max(values, key=values.__getitem__)
+    return starts[name], name, values[name]
