@@ -26,6 +26,7 @@ from .model import evaluate
 from .plan import Plan, build_plan
 from .policy import load_policy
 from .problem import HOUR_SCALE, ProblemData, build_problem
+from .relax import raised
 from .result import Result
 from .scenario import Scenario, apply_events, load_scenario, read_events
 from .schema import (
@@ -82,6 +83,9 @@ SHOWN_TASKS = 10  # other open tasks of a customer listed on a handover sheet
 # keep_owner_tasks draws their open tasks along (see `_run`).
 FOLLOW_OWNERS = True
 FIRST_PASS_SHARE = 0.7  # of the time limit, when a second pass may follow
+# What the write-up after the solves takes, per task (measured: about 2 s at 100,000 tasks);
+# the solves end that much before the time limit (at most a fifth of it).
+REPORT_SECONDS_PER_TASK = 2.5e-5
 
 
 # --------------------------------------------------------------------------- handover policy
@@ -423,7 +427,9 @@ def _run(
     of_forced = (cust >= 0) & prep.owner_forced[np.maximum(cust, 0)] if data.n_customers else cust < -1
     follow = FOLLOW_OWNERS and hpolicy.keep_owner_tasks_weight > 0 and bool((free_task & of_forced).any())
     # The time limit covers the whole handover: what preparing took comes off the solves.
-    budget = max(1.0, time_limit - (time.perf_counter() - started))
+    # So does writing up the result (the plan, the handover table, the sheets): keep it room.
+    end = time_limit - min(0.2 * time_limit, REPORT_SECONDS_PER_TASK * data.n_tasks)
+    budget = max(1.0, end - (time.perf_counter() - started))
     first_limit = budget * (FIRST_PASS_SHARE if follow else 1.0)
     run = dict(workers=workers, seed=seed)
     # The frontier first: its best plan within the move budget is a start for the main solve
@@ -448,12 +454,17 @@ def _run(
         tc = data.task_cand
         could = np.bincount(tc.row[tc.chosen(task_owner)], minlength=data.n_tasks) > 0
         if (free_task & of_forced & could & (result.assign != task_owner)).any():
+            first = data
             data = data.replace(owner=new_owner.astype(np.int32))
+            bound = None
+            if result.relaxation is not None:  # the first pass's, raised for the new owners
+                bound = raised(result.relaxation, first, data, hpolicy, primary_terms(hpolicy))
             result = solve_problem(
                 data,
                 hpolicy,
-                time_limit=max(1.0, time_limit - (time.perf_counter() - started)),
+                time_limit=max(1.0, end - (time.perf_counter() - started)),
                 hint=(result.assign, result.owner),
+                relaxation=bound,
                 progress=_phase(progress, "handover, owners' tasks follow"),
                 **run,
             )
@@ -1113,16 +1124,41 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
     if table.empty:
         return {}
     after = prep.after
-    tasks = after.tasks.set_index("task_id", drop=False)
+    tasks = after.tasks
     names = dict(zip(after.agents["agent_id"], after.agents["name"].astype(str), strict=True))
-    cust = after.customers.set_index("customer_id", drop=False) if after.customers is not None else None
-    assigned = res.plan.assignments.set_index("task_id")["agent_id"]
+    customers = after.customers if after.customers is not None else pd.DataFrame(columns=["customer_id"])
+    wanted = set(table["customer_id"]) | set(table.loc[table["kind"].eq("customer"), "id"])
+    cust = customers[customers["customer_id"].isin(wanted)].set_index("customer_id").to_dict("index")
+    moved = tasks[tasks["task_id"].isin(table.loc[table["kind"].eq("task"), "id"])]
+    task_info = moved.set_index("task_id")[["type", "required_skills"]].to_dict("index")
     owners = res.plan.owners.set_index("customer_id")["owner_id"] if res.plan.owners is not None else None
-    by_customer = {k: list(v) for k, v in tasks.groupby("customer_id", sort=True)["task_id"]}
+    # the other open tasks of every customer concerned, briefly, in task order
+    theirs = tasks[tasks["customer_id"].isin(cust)]
+    who = (
+        theirs["task_id"].map(res.plan.assignments.set_index("task_id")["agent_id"]).replace("", "unassigned")
+    )
+    due = theirs["due_date"].map(_date).replace("", "none")
+    brief = (
+        theirs["task_id"]
+        + " (P"
+        + theirs["priority"].astype(int).astype(str)
+        + ", due "
+        + due
+        + ", "
+        + who
+        + ")"
+    )
+    by_customer: dict[str, list[tuple[str, str]]] = {}
+    for c, t, b in zip(theirs["customer_id"], theirs["task_id"], brief, strict=True):
+        by_customer.setdefault(c, []).append((t, b))
     load = res.kpis["receivers"]
     context = [c for c in CONTEXT_COLUMNS if c in table.columns]
     out = {}
-    for agent, group in table[table["to_agent_id"].ne("")].groupby("to_agent_id", sort=True):
+    received = table[table["to_agent_id"].ne("")].sort_values(["to_agent_id", "id"], kind="stable")
+    per_agent: dict[str, list[dict]] = {}
+    for r in received.to_dict("records"):
+        per_agent.setdefault(r["to_agent_id"], []).append(r)
+    for agent, group in per_agent.items():
         who = f"{agent} ({names[agent]})" if names.get(agent) else agent
         k = load.get(agent, {})
         lines = [f"# Handover to {who}", ""]
@@ -1138,16 +1174,15 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
             "",
         ]
         for kind, title in (("customer", "Customers"), ("task", "Tasks")):
-            part = group[group["kind"].eq(kind)]
-            if part.empty:
+            part = [r for r in group if r["kind"] == kind]
+            if not part:
                 continue
             lines += [f"## {title} received ({len(part)})", ""]
-            for row in part.sort_values("id").itertuples(index=False):
-                r = row._asdict()
+            for r in part:
                 frm = r["from_agent_id"]
                 frm_text = f"{frm} ({names[frm]})" if names.get(frm) else frm
                 if kind == "task":
-                    t = tasks.loc[r["id"]]
+                    t = task_info[r["id"]]
                     head = (
                         f"### {r['id']} · priority {r['priority']} · "
                         f"due {r['due_date'] or 'none'} · {r['effort_hours']:g} h"
@@ -1157,23 +1192,23 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
                         skills = t["required_skills"] or "none"
                         lines.append(f"- type: {t['type']}; required skills: {skills}")
                 else:
-                    c = cust.loc[r["id"]]
+                    c = cust[r["id"]]
                     lines += [
                         f"### {r['id']} {c['name']} · tier {c['tier']}",
                         "",
                         f"- from: {frm_text}" + (" (forced)" if r["forced"] else ""),
                     ]
                 customer = r["customer_id"]
-                if customer and cust is not None and customer in cust.index:
-                    c = cust.loc[customer]
+                if customer and customer in cust:
+                    c = cust[customer]
                     now = owners.get(customer, "") if owners is not None else ""
                     if kind == "task":
                         lines.append(
                             f"- customer: {customer} {c['name']} (tier {c['tier']}, owner {now or 'none'})"
                         )
-                    others = [x for x in by_customer.get(customer, []) if x != r["id"]]
+                    others = [b for x, b in by_customer.get(customer, []) if x != r["id"]]
                     if others:
-                        shown = [_task_brief(tasks, x, assigned) for x in others[:SHOWN_TASKS]]
+                        shown = others[:SHOWN_TASKS]
                         more = len(others) - SHOWN_TASKS
                         lines.append(
                             "- the customer's other open tasks: "
@@ -1186,9 +1221,3 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
                 lines += [f"- why: {r['reason']}", ""]
         out[agent] = "\n".join(lines).rstrip() + "\n"
     return out
-
-
-def _task_brief(tasks: pd.DataFrame, task_id: str, assigned: pd.Series) -> str:
-    due = _date(tasks.at[task_id, "due_date"]) or "none"
-    who = assigned.get(task_id) or "unassigned"
-    return f"{task_id} (P{int(tasks.at[task_id, 'priority'])}, due {due}, {who})"

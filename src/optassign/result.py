@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .relax import Relaxation
 
 
 class SolveStatus(StrEnum):
@@ -64,6 +68,8 @@ class Result:
     seed: int = 0
     workers: int = 1
     time_limit: float | None = None
+    # the LP relaxation (or Lagrangian dual) the solve bounded and pruned with, if any
+    relaxation: Relaxation | None = field(default=None, repr=False, compare=False)
 
     @property
     def total_objective(self) -> float:

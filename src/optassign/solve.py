@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from .ejection import insert_with_ejection
 from .greedy import greedy_plan
 from .lns import improve
 from .model import AssignmentModel, evaluate, stage_plan
@@ -98,6 +99,7 @@ def solve_problem(
     lp: bool = True,
     prune: int | None = None,
     deterministic: bool = True,
+    relaxation: Relaxation | None = None,
     **params,
 ) -> Result:
     """Solve to the best plan found within `time_limit` seconds.
@@ -116,7 +118,11 @@ def solve_problem(
     the search before its deterministic budget (statistics say which). With
     `deterministic=False` the whole time limit is wall-clock search with CP-SAT's free
     parallel portfolio: often better within the same seconds, not reproducible. Extra keyword
-    arguments go straight to CP-SAT's parameters (e.g. linearization_level=2)."""
+    arguments go straight to CP-SAT's parameters (e.g. linearization_level=2).
+
+    `relaxation` skips step 1 with one computed before: it must bound this problem over the
+    same candidate pairs (a handover's second pass passes its first pass's, raised by
+    `relax.raised`). The one used is returned in `Result.relaxation`."""
     started = time.perf_counter()
     workers = workers or default_workers()
     report = progress or (lambda _p: None)
@@ -126,10 +132,18 @@ def solve_problem(
         "owner_pairs": len(data.owner_cand),
     }
     primary = primary_terms(policy)
-    relaxation = None
-    if lp and len(data.task_cand):
+    if relaxation is not None:
+        stats.update(lp_status=f"given ({relaxation.status})", lp_bound=round(relaxation.bound, 6))
+    elif lp and len(data.task_cand):
         report(Progress("LP relaxation", elapsed()))
         relaxation = _relaxation(data, policy, primary, 0.4 * time_limit, stats, warm=hint is not None)
+
+    def finish(
+        status: SolveStatus, stages: list[StageResult], assign: np.ndarray, owner: np.ndarray
+    ) -> Result:
+        run = (elapsed(), stats, seed, workers, time_limit, relaxation)
+        return _result(data, policy, status, stages, assign, owner, *run)
+
     pairs = len(data.task_cand) + len(data.owner_cand)
     k = prune if prune is not None else (PRUNE_K if pairs > PRUNE_ABOVE else 0)
     work = _pruned(data, relaxation, k, hint) if relaxation is not None and k > 0 else data
@@ -137,6 +151,9 @@ def solve_problem(
     report(Progress("start", elapsed()))
     start, stats["start"], start_value = _best_start(work, data, policy, primary, relaxation, hint)
     stats["start_objective"] = round(start_value, 6)
+    if (start[0] < 0).any():
+        report(Progress("insertion with ejection", elapsed()))
+        start, start_value = _eject(work, data, policy, primary, start, start_value, stats)
 
     if len(work.task_cand) + len(work.owner_cand) > LNS_ABOVE:
         report(Progress("neighbourhood search", elapsed()))
@@ -164,19 +181,7 @@ def solve_problem(
         value = _value(data, policy, primary, assign, owner)
         bound = relaxation.bound if relaxation is not None else float("inf")
         stage_results = [StageResult(primary, SolveStatus.FEASIBLE, value, bound, round(elapsed(), 3))]
-        return _result(
-            data,
-            policy,
-            SolveStatus.FEASIBLE,
-            stage_results,
-            assign,
-            owner,
-            started,
-            stats,
-            seed,
-            workers,
-            time_limit,
-        )
+        return finish(SolveStatus.FEASIBLE, stage_results, assign, owner)
 
     report(Progress("build", elapsed()))
     model = AssignmentModel(work, policy)
@@ -247,19 +252,19 @@ def solve_problem(
             first.terms, first.status, first.objective, relaxation.bound, first.seconds
         )
     assign, owner = model.plan_of_values(values)
-    return _result(
-        data, policy, status, stage_results, assign, owner, started, stats, seed, workers, time_limit
-    )
+    return finish(status, stage_results, assign, owner)
 
 
-def _result(data, policy, status, stages, assign, owner, started, stats, seed, workers, time_limit) -> Result:
+def _result(
+    data, policy, status, stages, assign, owner, runtime, stats, seed, workers, time_limit, lp
+) -> Result:
     first = stages[0]
     return Result(
         status=status,
         objective=first.objective,
         best_bound=first.best_bound,
         gap=first.gap if status.has_solution else float("inf"),
-        runtime=time.perf_counter() - started,
+        runtime=runtime,
         assign=assign,
         owner=owner,
         terms=evaluate(data, policy, assign, owner),
@@ -268,6 +273,7 @@ def _result(data, policy, status, stages, assign, owner, started, stats, seed, w
         seed=seed,
         workers=workers,
         time_limit=time_limit,
+        relaxation=lp,
     )
 
 
@@ -366,6 +372,32 @@ def _pruned(
         keep_x |= tc.chosen(hint[0])
         keep_o |= oc.chosen(hint[1])
     return data.replace(task_cand=tc.select(keep_x), owner_cand=oc.select(keep_o))
+
+
+def _eject(
+    work: ProblemData,
+    full: ProblemData,
+    policy: Policy,
+    primary: list[str],
+    start: tuple[np.ndarray, np.ndarray],
+    start_value: float,
+    stats: dict,
+) -> tuple[tuple[np.ndarray, np.ndarray], float]:
+    """The start with open work placed by making room for it (ejection.py), if that scores
+    better on the primary terms (it can only lose on the load-balance term)."""
+    t0 = time.perf_counter()
+    coef, _ = pair_coefficients(work, policy, primary)
+    assign, ej = insert_with_ejection(work, coef, start[0], start[1])
+    value = _value(full, policy, primary, assign, start[1])
+    stats.update(
+        ejection_inserted=ej.inserted,
+        ejection_ejected=ej.ejected,
+        ejection_seconds=round(time.perf_counter() - t0, 3),
+        ejection_objective=round(value, 6),
+    )
+    if value > start_value:
+        return (assign, start[1]), value
+    return start, start_value
 
 
 def _best_start(
