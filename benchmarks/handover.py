@@ -6,8 +6,9 @@ The plan in force is the CRM benchmark's solved plan (benchmarks/work/plan_<task
 crm.py first). Measured, each with wall time (the call, the scenario already read), tasks
 changed against the plan in force, assigned priority and hard-rule violations (the
 independent checker of tests/checker.py):
-- the default handover, and the handover with --max-moves 0 (where no task but a forced one
-  may change agent: `unforced_changed` counts those that did);
+- the default handover, and the handover with --max-moves 0 (where no task in force but a
+  forced one may change agent: `unforced_moved` counts those that did; open tasks may still
+  be given an agent);
 - a re-solve from scratch of the changed staff: no plan in force at all (no assignees, owners
   or pins), the nightly policy, 120 s;
 - a re-solve of the changed staff with the plan in force as the nightly policy sees it
@@ -45,16 +46,25 @@ def changed_against(plan, in_force: pd.Series) -> pd.Series:
     return plan.assignments.set_index("task_id")["agent_id"].ne(in_force)
 
 
-def unpinned_copy(scenario_dir: Path, folder: Path) -> Path:
-    """The scenario with no plan in force (no assignees, pins or owners), for checking the
-    re-solve from scratch, which honours no pins."""
+def scenario_copy(scenario_dir: Path, folder: Path, plan_dir: Path | None) -> Path:
+    """The scenario with the plan in force of `plan_dir` as its assignees and owners, or with
+    none at all (no assignees, pins or owners) when `plan_dir` is None: what the checker
+    reads a plan against (previous_agent_id, pins)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("agents.csv", "scenario.yaml"):
         (folder / name).write_bytes((scenario_dir / name).read_bytes())
-    tasks = pd.read_csv(scenario_dir / "tasks.csv", dtype=str, keep_default_na=False)
-    tasks.assign(assigned_to="", pinned="false").to_csv(folder / "tasks.csv", index=False)
-    customers = pd.read_csv(scenario_dir / "customers.csv", dtype=str, keep_default_na=False)
-    customers.assign(owner_id="").to_csv(folder / "customers.csv", index=False)
+    read = lambda path: pd.read_csv(path, dtype=str, keep_default_na=False)  # noqa: E731
+    tasks, customers = read(scenario_dir / "tasks.csv"), read(scenario_dir / "customers.csv")
+    if plan_dir is None:
+        tasks = tasks.assign(assigned_to="", pinned="false")
+        customers = customers.assign(owner_id="")
+    else:
+        agent = read(plan_dir / "assignments.csv").set_index("task_id")["agent_id"]
+        owner = read(plan_dir / "owners.csv").set_index("customer_id")["owner_id"]
+        tasks = tasks.assign(assigned_to=tasks["task_id"].map(agent).fillna(""))
+        customers = customers.assign(owner_id=customers["customer_id"].map(owner).fillna(""))
+    tasks.to_csv(folder / "tasks.csv", index=False)
+    customers.to_csv(folder / "customers.csv", index=False)
     return folder
 
 
@@ -79,6 +89,7 @@ def main() -> None:
         "task_id"
     )["agent_id"]
     tmp = Path(tempfile.mkdtemp(prefix="handover-bench-"))
+    in_force_dir = scenario_copy(scenario_dir, tmp / "in_force", plan_dir)
     events = tmp / "events.yaml"
     events.write_text(yaml.safe_dump({"events": [{"leave": str(a)} for a in leavers]}))
     rows = []
@@ -106,11 +117,15 @@ def main() -> None:
                 "forced": moves.get("forced"),
                 "voluntary": moves.get("voluntary"),
                 "tasks_changed": int(changed.sum()),
-                "unforced_changed": int((changed & ~changed.index.isin(forced_tasks)).sum()),
+                "unforced_moved": int(
+                    (
+                        changed & in_force.reindex(changed.index).ne("") & ~changed.index.isin(forced_tasks)
+                    ).sum()
+                ),
                 "assigned_priority": assigned_priority(res.plan),
                 "status": res.plan.summary["status"],
                 "gap_pct": round(100 * (res.plan.summary["gap"] or 0), 3),
-                "violations": len(check_plan(scenario_dir, out, events=events)),
+                "violations": len(check_plan(in_force_dir, out, events=events)),
             }
         )
         print(rows[-1], flush=True)
@@ -123,10 +138,10 @@ def main() -> None:
         customers=scenario.customers.assign(owner_id=""),
     )
     with_plan = with_plan_in_force(scenario, plan_dir).replace(agents=changed_staff)
-    scratch_dir = unpinned_copy(scenario_dir, tmp / "scratch")
+    scratch_dir = scenario_copy(scenario_dir, tmp / "scratch", None)
     for label, fresh, checked_against in (
         (f"re-solve from scratch ({args.resolve_limit:g} s)", nothing_in_force, scratch_dir),
-        (f"re-solve with the plan in force ({args.resolve_limit:g} s)", with_plan, scenario_dir),
+        (f"re-solve with the plan in force ({args.resolve_limit:g} s)", with_plan, in_force_dir),
     ):
         t0 = time.perf_counter()
         full = optassign.solve(fresh, time_limit=args.resolve_limit, workers=2, seed=0)
@@ -139,7 +154,7 @@ def main() -> None:
                 "forced": None,
                 "voluntary": None,
                 "tasks_changed": int(changed_against(full, in_force).sum()),
-                "unforced_changed": None,
+                "unforced_moved": None,
                 "assigned_priority": assigned_priority(full),
                 "status": full.summary["status"],
                 "gap_pct": round(100 * full.summary["gap"], 3),
