@@ -471,7 +471,7 @@ def test_handover_policy_raises_disruption():
         stages=[["service"], ["balance"], ["keep_assignee", "overqualification"]],
     )
     p = handover_policy(base)
-    assert p.keep_assignee_weight == 2.0 and p.keep_customer_owner_weight == 4.0  # x 4
+    assert p.keep_assignee_weight == 1.0 and p.keep_customer_owner_weight == 2.0  # x 2
     assert p.disruption_by_priority[5] == 3.0 and p.disruption_by_tier["A"] == 3.0
     assert p.stages == [
         ["service", "keep_assignee", "keep_customer_owner", "keep_owner_tasks"],

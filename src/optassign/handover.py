@@ -108,7 +108,7 @@ class HandoverSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    keep_boost: float = Field(4.0, ge=0, description="factor on the policy's keep weights")
+    keep_boost: float = Field(2.0, ge=0, description="factor on the policy's keep weights")
     disruption_by_priority: PriorityValues = Field(
         default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.5, 4: 2.0, 5: 3.0},
         description="lower bound on the policy's disruption_by_priority",

@@ -406,12 +406,22 @@ class _Rows:
 
 
 def relax_large(
-    data: ProblemData, policy: Policy, names: list[str], *, time_limit: float = 60.0, k: int = 3
+    data: ProblemData,
+    policy: Policy,
+    names: list[str],
+    *,
+    time_limit: float = 60.0,
+    k: int = 3,
+    include: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Relaxation:
     """For instances beyond a whole simplex: the Lagrangian dual gives the bound and ranks
-    every pair by reduced cost; the LP over each row's k best pairs (plus the pairs in force)
-    then gives near-integral values to round. The bound stays the Lagrangian one, valid for
-    all pairs; the values come from the restricted LP."""
+    every pair by reduced cost; the LP over each row's k best pairs, the pairs in force and
+    those of the plan `include` (agent per task, owner per customer) then gives near-integral
+    values to round. A whole feasible plan among the columns keeps the restricted LP at least
+    as good as that plan: without a plan in force and with the dual not yet converged, the k
+    best pairs alone can leave the LP far below it (1.3% below the full LP on 10,000 tasks).
+    The bound stays the Lagrangian one, valid for all pairs; the values come from the
+    restricted LP."""
     started = time.perf_counter()
     dual = lagrangian(data, policy, names, time_limit=0.45 * time_limit)
     tc, oc = data.task_cand, data.owner_cand
@@ -419,6 +429,9 @@ def relax_large(
     act_o = top_per_row(oc.row, dual.owner_reduced_cost, np.arange(len(oc)), k, len(oc)) | oc.chosen(
         data.owner
     )
+    if include is not None:
+        act_x |= tc.chosen(include[0])
+        act_o |= oc.chosen(include[1])
     cx, co = pair_coefficients(data, policy, names)
     remaining = max(1.0, time_limit - (time.perf_counter() - started))
     sol = _solve_restricted(data, cx, co, act_x, act_o, remaining)

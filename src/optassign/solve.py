@@ -33,6 +33,10 @@ from .schema import TERMS, Policy
 # Instances with more candidate pairs than this are pruned to PRUNE_K pairs per task.
 PRUNE_ABOVE = 50_000
 PRUNE_K = 6
+# Shares of the time limit the relaxation may take: the whole LP, and the dual plus restricted
+# LP of batches too large for one simplex (where the start matters more than the search).
+LP_SHARE = 0.4
+LARGE_LP_SHARE = 0.75
 # Models with more pairs than this are searched by neighbourhoods rather than whole.
 LNS_ABOVE = 150_000
 # CP-SAT gets DTIME_PER_SECOND units of deterministic work per second of its time: when that
@@ -136,7 +140,7 @@ def solve_problem(
         stats.update(lp_status=f"given ({relaxation.status})", lp_bound=round(relaxation.bound, 6))
     elif lp and len(data.task_cand):
         report(Progress("LP relaxation", elapsed()))
-        relaxation = _relaxation(data, policy, primary, 0.4 * time_limit, stats, warm=hint is not None)
+        relaxation = _relaxation(data, policy, primary, time_limit, stats, warm=hint is not None)
 
     def finish(
         status: SolveStatus, stages: list[StageResult], assign: np.ndarray, owner: np.ndarray
@@ -289,15 +293,18 @@ def _relaxation(
     data: ProblemData, policy: Policy, names: list[str], time_limit: float, stats: dict, warm: bool = False
 ) -> Relaxation | None:
     if len(data.task_cand) + len(data.owner_cand) <= FULL_LP_PAIRS:
-        relaxation = relax(data, policy, names, time_limit=max(1.0, time_limit))
+        relaxation = relax(data, policy, names, time_limit=max(1.0, LP_SHARE * time_limit))
     elif warm:
         # a warm start (e.g. a handover from the plan in force) needs no rounded start: the
         # dual alone gives the bound and the reduced costs, and the search gets the time
-        relaxation = lagrangian(data, policy, names, time_limit=max(1.0, 0.5 * time_limit))
+        relaxation = lagrangian(data, policy, names, time_limit=max(1.0, 0.5 * LP_SHARE * time_limit))
         relaxation = dataclasses.replace(relaxation, status="dual only")
     else:
-        # the simplex alone cannot take these: give the dual and restricted LP more room
-        relaxation = relax_large(data, policy, names, time_limit=max(1.0, 1.5 * time_limit))
+        # the simplex alone cannot take these: give the dual and restricted LP more room, and
+        # the greedy plan's pairs as columns (the search gets less time but a better start)
+        relaxation = relax_large(
+            data, policy, names, time_limit=max(1.0, LARGE_LP_SHARE * time_limit), include=greedy_plan(data)
+        )
     stats.update(
         lp_status=relaxation.status,
         lp_bound=round(relaxation.bound, 6),
