@@ -91,9 +91,8 @@ def unassigned_reason(
     room = cands[~blocked]
     if pair_value is not None and (pair_value[lo:hi][~blocked] <= 0).all():
         return prefix + "serving it is worth less than its penalties under this policy"
-    return prefix + (
-        f"not placed within the time limit although {len(room)} eligible agents have room ({_names(d, room)})"
-    )
+    has = "1 eligible agent has" if len(room) == 1 else f"{len(room)} eligible agents have"
+    return prefix + f"not placed within the time limit although {has} room ({_names(d, room)})"
 
 
 def assigned_reason(d: ProblemData, t: int, a: int, owner: np.ndarray) -> str:

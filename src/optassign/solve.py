@@ -159,9 +159,12 @@ def solve_problem(
         report(Progress("insertion with ejection", elapsed()))
         start, start_value = _eject(work, data, policy, primary, start, start_value, stats)
 
+    # A last insertion pass over every pair follows the search of a pruned model: it gets a
+    # moment, about a second per million candidate pairs.
+    final = min(0.1 * time_limit, len(data.task_cand) / 1e6) if work is not data else 0.0
     if len(work.task_cand) + len(work.owner_cand) > LNS_ABOVE:
         report(Progress("neighbourhood search", elapsed()))
-        remaining = max(0.0, time_limit - elapsed())
+        remaining = max(0.0, time_limit - elapsed() - final)
         assign, lns_stats = improve(
             work,
             policy,
@@ -183,6 +186,13 @@ def solve_problem(
             else "wall clock",
         )
         value = _value(data, policy, primary, assign, owner)
+        if work is not data and (assign < 0).any():
+            # Pruning keeps each task's best pairs by reduced cost, which may leave out an agent
+            # with room: a last insertion pass over every pair places such work.
+            report(Progress("insertion with ejection, every pair", elapsed()))
+            (assign, owner), value = _eject(
+                data, data, policy, primary, (assign, owner), value, stats, "final_"
+            )
         bound = relaxation.bound if relaxation is not None else float("inf")
         stage_results = [StageResult(primary, SolveStatus.FEASIBLE, value, bound, round(elapsed(), 3))]
         return finish(SolveStatus.FEASIBLE, stage_results, assign, owner)
@@ -201,7 +211,7 @@ def solve_problem(
     )
     raw: list[tuple[list[str], SolveStatus, float, float]] = []
     for i, names in enumerate(stages):
-        budget = max(0.05, (time_limit - elapsed()) / (len(stages) - i))
+        budget = max(0.05, (time_limit - final - elapsed()) / (len(stages) - i))
         phase = f"stage {i + 1}/{len(stages)}: {'+'.join(names)}"
         report(Progress(phase, elapsed()))
         t0 = time.perf_counter()
@@ -256,6 +266,16 @@ def solve_problem(
             first.terms, first.status, first.objective, relaxation.bound, first.seconds
         )
     assign, owner = model.plan_of_values(values)
+    if work is not data and status.has_solution and (assign < 0).any():
+        # as after the neighbourhood search: place what pruning kept from an agent with room
+        value = _value(data, policy, primary, assign, owner)
+        (assign, owner), better = _eject(data, data, policy, primary, (assign, owner), value, stats, "final_")
+        if better > value:
+            status = SolveStatus.FEASIBLE  # the pruned optimum was not the optimum
+            stage_results = [
+                dataclasses.replace(r, objective=_value(data, policy, r.terms, assign, owner), status=status)
+                for r in stage_results
+            ]
     return finish(status, stage_results, assign, owner)
 
 
@@ -389,6 +409,7 @@ def _eject(
     start: tuple[np.ndarray, np.ndarray],
     start_value: float,
     stats: dict,
+    prefix: str = "",
 ) -> tuple[tuple[np.ndarray, np.ndarray], float]:
     """The start with open work placed by making room for it (ejection.py), if that scores
     better on the primary terms (it can only lose on the load-balance term)."""
@@ -397,10 +418,12 @@ def _eject(
     assign, ej = insert_with_ejection(work, coef, start[0], start[1])
     value = _value(full, policy, primary, assign, start[1])
     stats.update(
-        ejection_inserted=ej.inserted,
-        ejection_ejected=ej.ejected,
-        ejection_seconds=round(time.perf_counter() - t0, 3),
-        ejection_objective=round(value, 6),
+        {
+            f"{prefix}ejection_inserted": ej.inserted,
+            f"{prefix}ejection_ejected": ej.ejected,
+            f"{prefix}ejection_seconds": round(time.perf_counter() - t0, 3),
+            f"{prefix}ejection_objective": round(value, 6),
+        }
     )
     if value > start_value:
         return (assign, start[1]), value
