@@ -87,7 +87,12 @@ def markdown(frame: pd.DataFrame, summary: pd.DataFrame, settings: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", choices=[*SETS, "all"], default="cattrysse1994")
+    ap.add_argument(
+        "--set",
+        choices=[*SETS, "all"],
+        default=None,
+        help="instance set (default: cattrysse1994, or every set when --only is given)",
+    )
     ap.add_argument(
         "--only", default="", help="comma-separated name patterns to keep (e.g. 'chu1997/d*,gap1-0')"
     )
@@ -111,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--md", type=Path, default=None, help="Markdown report (default: --out with .md)")
     args = ap.parse_args(argv)
 
+    args.set = args.set or ("all" if args.only else "cattrysse1994")
     paths = instance_paths(args.set)
     if args.only:
         patterns = [w.strip() for w in args.only.split(",") if w.strip()]

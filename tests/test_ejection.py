@@ -123,3 +123,10 @@ def test_random_cases_stay_feasible_and_never_lose_value():
         assert stats.inserted > 0
         assert coef[pick].sum() == pytest.approx(coef[pick0].sum() + stats.gained)
         assert stats.gained >= 0
+
+
+def test_a_plan_outside_the_candidates_is_refused():
+    # T1 needs skill x, which B1 lacks: a plan giving it to B1 is not one the search can read.
+    d = problem([agent("A1", 4, skills="x:1"), agent("B1", 4)], [task("T1", 5, 1, required_skills="x:1")])
+    with pytest.raises(ValueError, match="not among its candidate pairs"):
+        run(d, [1])

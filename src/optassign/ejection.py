@@ -62,6 +62,8 @@ def insert_with_ejection(
     slots = np.where(d.max_tasks >= 0, d.max_tasks, BIG) - np.bincount(tc.agent[pick], minlength=A)
     pair_of = np.full(d.n_tasks, -1, dtype=np.int64)  # the pair each task uses now
     pair_of[held_rows] = np.flatnonzero(pick)
+    if ((assign >= 0) & (pair_of < 0)).any():
+        raise ValueError("the plan gives a task an agent that is not among its candidate pairs")
 
     # Tasks that may be pushed out: not pinned, not must-assign; with a move budget, a task
     # still with its agent in force (and not forced off it) spends one unit of the budget.
