@@ -37,13 +37,23 @@ WIDTH = 76
 def address_of(agents: pd.DataFrame, agent_id: str) -> str:
     """`Name <email>`: the agents.csv `email` column when present and filled, else
     `<agent_id>@example.invalid` (a domain that never delivers)."""
-    row = agents[agents["agent_id"].eq(agent_id)]
-    name, mail = "", ""
-    if len(row):
-        name = str(row["name"].iat[0] or "") if "name" in row.columns else ""
-        if "email" in row.columns and pd.notna(row["email"].iat[0]):
-            mail = str(row["email"].iat[0]).strip()
-    return email.utils.formataddr((name, mail or f"{agent_id}@{PLACEHOLDER_DOMAIN}"))
+    return addresses(agents, [agent_id])[agent_id]
+
+
+def addresses(agents: pd.DataFrame, agent_ids: list[str]) -> dict[str, str]:
+    """`address_of` for many agents at once."""
+    rows = agents[agents["agent_id"].isin(agent_ids)].drop_duplicates("agent_id").set_index("agent_id")
+    names = rows["name"] if "name" in rows.columns else pd.Series("", index=rows.index)
+    mails = rows["email"] if "email" in rows.columns else pd.Series(pd.NA, index=rows.index)
+    out = {}
+    for agent_id in agent_ids:
+        name, mail = "", ""
+        if agent_id in rows.index:
+            name = str(names.at[agent_id] or "")
+            if pd.notna(mails.at[agent_id]):
+                mail = str(mails.at[agent_id]).strip()
+        out[agent_id] = email.utils.formataddr((name, mail or f"{agent_id}@{PLACEHOLDER_DOMAIN}"))
+    return out
 
 
 def _item(row: Mapping, other: str, direction: str) -> str:
@@ -93,9 +103,16 @@ def build_messages(
     events = [e for e in result.kpis.get("events", []) if e]
     context = [c for c in ("notes", "history", "special_notes") if c in table.columns]
     messages: dict[str, EmailMessage] = {}
-    for agent in result.affected_agents:
-        received = table[table["to_agent_id"].eq(agent)].sort_values(["kind", "id"])
-        given = table[table["from_agent_id"].eq(agent)].sort_values(["kind", "id"])
+    affected = list(result.affected_agents)
+    address = addresses(agents, affected)
+    by_to: dict[str, list[dict]] = {}
+    by_from: dict[str, list[dict]] = {}
+    for row in table.sort_values(["kind", "id"], kind="stable").to_dict("records"):
+        by_to.setdefault(row["to_agent_id"], []).append(row)
+        by_from.setdefault(row["from_agent_id"], []).append(row)
+    for agent in affected:
+        received = by_to.get(agent, [])
+        given = by_from.get(agent, [])
         hello = names.get(agent) or agent
         lines = [f"Hello {hello},", ""]
         lines.append(
@@ -107,7 +124,7 @@ def build_messages(
         lines.append("")
         if len(received):
             lines.append(f"You receive {len(received)} item(s):")
-            for row in received.to_dict("records"):
+            for row in received:
                 lines.append(_item(row, row["from_agent_id"], "from"))
                 for c in context:
                     if row[c]:
@@ -115,7 +132,7 @@ def build_messages(
             lines += ["", f"Your handover sheet: handover/{agent}.md in the plan folder.", ""]
         if len(given):
             lines.append(f"You hand over {len(given)} item(s):")
-            for row in given.to_dict("records"):
+            for row in given:
                 lines.append(_item(row, row["to_agent_id"], "to"))
             lines.append("")
         lines += ["-- ", "optassign"]
@@ -127,7 +144,7 @@ def build_messages(
             subject = f"Handover: you hand over {len(given)} item(s)"
         msg = EmailMessage()
         msg["From"] = sender
-        msg["To"] = address_of(agents, agent)
+        msg["To"] = address[agent]
         msg["Subject"] = f"{subject} ({result.scenario.name})"
         if date is not None:
             msg["Date"] = email.utils.format_datetime(date)
