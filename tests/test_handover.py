@@ -590,3 +590,19 @@ def test_cli_warns_on_leave_of_inactive_agent(tiny_scenario, tmp_path):
     result = run("handover", tiny_scenario, "--leave", "A2", "--out", tmp_path / "out", *CLI_FAST)
     assert result.exit_code == 0, result.output
     assert "warning: --leave: A2 is already inactive" in result.stderr
+
+
+def test_command_time_limit_covers_reading_and_writing():
+    """The handover and preview commands give the re-plan what is left of --time-limit after
+    reading the scenario and before writing the folder, but never less than half of it."""
+    import time
+
+    from optassign.cli_handover import WRITE_SECONDS_PER_TASK, _limit
+
+    loaded = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "demo")
+    writing = WRITE_SECONDS_PER_TASK * len(loaded.tasks)
+    read_for_4s = time.perf_counter() - 4.0
+    assert _limit(loaded, 30.0, read_for_4s) == pytest.approx(26.0 - writing, abs=0.2)
+    assert _limit(loaded, 6.0, read_for_4s) == 3.0  # half the limit at least
+    default = loaded.config.settings.time_limit or 30.0
+    assert _limit(loaded, None, time.perf_counter()) == pytest.approx(default - writing, abs=0.2)
