@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/run.py [--quick]
 
---quick runs the small sizes only (cattrysse1994 and the 1,000 / 10,000-task batches)."""
+--quick runs the small sizes only (cattrysse1994, the 1,000 / 10,000-task batches and the
+handover on the 10,000-task one)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def main() -> None:
     runs = [
         [sys.executable, str(HERE / "gap.py"), "--set", "cattrysse1994" if quick else "all"],
         [sys.executable, str(HERE / "crm.py"), "--sizes", "1000,10000" if quick else "1000,10000,100000"],
+        # after crm.py: its solved plan is the plan in force
+        [sys.executable, str(HERE / "handover.py")]
+        + (["--tasks", "10000", "--time-limit", "10", "--resolve-limit", "20"] if quick else []),
     ]
     for cmd in runs:
         print("$", " ".join(Path(c).name if c.endswith(".py") else c for c in cmd), flush=True)
