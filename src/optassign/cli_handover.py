@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import smtplib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,7 @@ from .cli import (
 )
 from .handover import DEFAULT_TIME_LIMIT, HandoverResult, handover, preview
 from .notify import DEFAULT_SENDER, parse_smtp, send_messages
-from .scenario import load_scenario
+from .scenario import Scenario, load_scenario
 from .schema import InputProblem, ScenarioError
 
 EXIT_SEND = 1
@@ -77,6 +78,29 @@ def _limit(loaded, time_limit: float | None, started: float) -> float:
     limit = time_limit or loaded.config.settings.time_limit or DEFAULT_TIME_LIMIT
     spent = time.perf_counter() - started + WRITE_SECONDS_PER_TASK * len(loaded.tasks)
     return max(0.5 * limit, limit - spent)
+
+
+def _replan(
+    scenario: Path,
+    kind: str,
+    call: Callable[[Scenario, float], HandoverResult],
+    *,
+    policy: str | None,
+    time_limit: float | None,
+    out: Path | None,
+    smtp: str | None,
+    mail_from: str,
+) -> None:
+    """What `handover` and `preview` share: read the scenario, re-plan with `call(scenario,
+    time limit)` within what is left of the limit, write the folder, send the messages."""
+    started = time.perf_counter()
+    relay = _smtp(smtp)
+    try:
+        loaded = load_scenario(scenario, policy=policy)
+        res = call(loaded, _limit(loaded, time_limit, started))
+    except ScenarioError as exc:
+        fail_input(exc)
+    _finish(res, out or Path("plans") / f"{scenario.resolve().name}-{kind}", relay, mail_from)
 
 
 def _finish(res: HandoverResult, out: Path, smtp: tuple[str, int] | None, sender: str) -> None:
@@ -187,25 +211,27 @@ def handover_cmd(
 ) -> None:
     """Agents leave: re-plan their work from the plan in force, write the new plan with
     handover.csv, handover sheets and messages."""
-    started = time.perf_counter()
-    relay = _smtp(smtp)
-    try:
-        loaded = load_scenario(scenario, policy=policy)
-        res = handover(
+    _replan(
+        scenario,
+        "handover",
+        lambda loaded, limit: handover(
             loaded,
             leave=leave,
             to=to or None,
             plan=plan,
             max_moves=max_moves,
             frontier=frontier,
-            time_limit=_limit(loaded, time_limit, started),
+            time_limit=limit,
             workers=workers,
             seed=seed,
             progress=LiveProgress(err, quiet),
-        )
-    except ScenarioError as exc:
-        fail_input(exc)
-    _finish(res, out or Path("plans") / f"{scenario.resolve().name}-handover", relay, mail_from)
+        ),
+        policy=policy,
+        time_limit=time_limit,
+        out=out,
+        smtp=smtp,
+        mail_from=mail_from,
+    )
 
 
 @app.command("preview")
@@ -228,24 +254,26 @@ def preview_cmd(
 ) -> None:
     """Preview staffing changes (leave, hire, capacity, transfer, skills) as a re-plan from the
     plan in force; writes the plan folder with handover.csv like `handover`."""
-    started = time.perf_counter()
-    relay = _smtp(smtp)
-    try:
-        loaded = load_scenario(scenario, policy=policy)
-        res = preview(
+    _replan(
+        scenario,
+        "preview",
+        lambda loaded, limit: preview(
             loaded,
             events=events,
             plan=plan,
             max_moves=max_moves,
             frontier=frontier,
-            time_limit=_limit(loaded, time_limit, started),
+            time_limit=limit,
             workers=workers,
             seed=seed,
             progress=LiveProgress(err, quiet),
-        )
-    except ScenarioError as exc:
-        fail_input(exc)
-    _finish(res, out or Path("plans") / f"{scenario.resolve().name}-preview", relay, mail_from)
+        ),
+        policy=policy,
+        time_limit=time_limit,
+        out=out,
+        smtp=smtp,
+        mail_from=mail_from,
+    )
 
 
 __all__ = ["EXIT_INPUT", "EXIT_SEND", "handover_cmd", "preview_cmd", "render_handover"]
