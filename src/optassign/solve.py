@@ -112,11 +112,13 @@ def solve_problem(
        the instance is too large for a whole simplex). It is the reported bound whenever it
        is tighter than CP-SAT's, and the only one when pairs were pruned.
     2. Start: the better (on the first stage's terms) of a greedy that keeps the plan in
-       force and the repaired LP rounding; or the caller's `hint`.
+       force and the repaired LP rounding; or the caller's `hint`. Then insertion with
+       ejection (ejection.py): open work takes the place of cheaper work where it is worth more.
     3. Pruning: above PRUNE_ABOVE pairs each task and customer keeps its `prune` best pairs
        by reduced cost, plus every pair the LP uses, the pair in force and the hinted one.
     4. Search: CP-SAT on the (pruned) model, stage by stage; above LNS_ABOVE model pairs,
-       neighbourhood search instead (lns.py), on the first stage's pair terms.
+       neighbourhood search instead (lns.py), on the first stage's pair terms. After the
+       search of a pruned model, insertion with ejection once more over every pair.
 
     The same data, policy, seed and workers give the same plan unless the wall clock stops
     the search before its deterministic budget (statistics say which). With
