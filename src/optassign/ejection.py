@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .greedy import BIG
 from .problem import ProblemData
 
-BIG = np.iinfo(np.int64).max // 4
 EPS = 1e-9
 
 
@@ -56,18 +56,15 @@ def insert_with_ejection(
     owned = owner >= 0
     own_hours = np.bincount(owner[owned], weights=d.ownership_hours[owned], minlength=A).astype(np.int64)
     pick = tc.chosen(assign)
-    held_rows = rows[pick]
+    if (np.bincount(rows[pick], minlength=d.n_tasks) < (assign >= 0)).any():
+        raise ValueError("the plan gives a task an agent that is not among its candidate pairs")
     room = np.where(d.active, d.capacity, 0) - own_hours
     room -= np.bincount(tc.agent[pick], weights=tc.weight[pick], minlength=A).astype(np.int64)
     slots = np.where(d.max_tasks >= 0, d.max_tasks, BIG) - np.bincount(tc.agent[pick], minlength=A)
-    pair_of = np.full(d.n_tasks, -1, dtype=np.int64)  # the pair each task uses now
-    pair_of[held_rows] = np.flatnonzero(pick)
-    if ((assign >= 0) & (pair_of < 0)).any():
-        raise ValueError("the plan gives a task an agent that is not among its candidate pairs")
 
     # Tasks that may be pushed out: not pinned, not must-assign; with a move budget, a task
     # still with its agent in force (and not forced off it) spends one unit of the budget.
-    movable = ~d.pinned.copy()
+    movable = ~d.pinned
     if d.must_assign is not None:
         movable &= ~d.must_assign
     budget = None
@@ -115,19 +112,20 @@ def insert_with_ejection(
             else:
                 held = cache.get(a)
                 if held is None:
-                    held = cache[a] = _held(by_agent[a_ptr[a] : a_ptr[a + 1]], a, assign, rows, pair_of,
-                                            coef, tc.weight, movable)  # fmt: skip
+                    held = cache[a] = _held(by_agent[a_ptr[a] : a_ptr[a + 1]], a, assign, rows, coef,
+                                            tc.weight, movable)  # fmt: skip
                 # Each hour given up costs at least the cheapest density held (when that is
                 # not negative): skip the agent if even that leaves no better gain.
                 floor = held[2][0] / max(int(held[1][0]), 1) if len(held[0]) else 0.0
                 if floor > 0 and value - max(need_h, 0) * floor <= (choice[0] if choice else EPS):
                     continue
                 out, loss = _cheapest_room(held, need_h, need_c)
-                if out is not None and budget is not None:
-                    u = rows[out]
-                    if int((costs_move[u] & (d.current[u] == a)).sum()) > budget:
-                        continue
                 if out is None:
+                    continue
+                if (
+                    budget is not None
+                    and int((costs_move[rows[out]] & (d.current[rows[out]] == a)).sum()) > budget
+                ):
                     continue
                 gain = value - loss
             if gain > EPS and (choice is None or gain > choice[0]):
@@ -142,13 +140,11 @@ def insert_with_ejection(
             if budget is not None and costs_move[u] and assign[u] == d.current[u]:
                 budget -= 1
             assign[u] = -1
-            pair_of[u] = -1
             room[a] += tc.weight[q]
             slots[a] += 1
             stats.ejected += 1
             push(u)
         assign[t] = a
-        pair_of[t] = p
         room[a] -= tc.weight[p]
         slots[a] -= 1
         stats.inserted += 1
@@ -161,7 +157,6 @@ def _held(
     a: int,
     assign: np.ndarray,
     rows: np.ndarray,
-    pair_of: np.ndarray,
     coef: np.ndarray,
     weight: np.ndarray,
     movable: np.ndarray,
@@ -169,8 +164,7 @@ def _held(
     """The pairs agent `a` holds and could give up, cheapest value per hour first: (pairs,
     scaled hours, values, hours freed by giving up each prefix)."""
     r = rows[pairs]
-    mine = pairs[(assign[r] == a) & movable[r]]
-    mine = mine[pair_of[rows[mine]] == mine]
+    mine = pairs[(assign[r] == a) & movable[r]]  # a task has one pair per agent
     w, loss = weight[mine], coef[mine]
     order = np.lexsort((mine, loss / np.maximum(w, 1)))
     return mine[order], w[order], loss[order], np.cumsum(w[order])

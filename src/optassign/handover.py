@@ -73,6 +73,7 @@ HANDOVER_COLUMNS = [
 ]
 FRONTIER_COLUMNS = ["budget", "moves", "objective", "coverage", "gap", "forced", "unassigned", "status"]
 KEEP_TERMS = ("keep_assignee", "keep_customer_owner", "keep_owner_tasks")
+OWNER_KEEP_TERMS = ("keep_customer_owner", "keep_owner_tasks")  # the ones reading owners in force
 # The move budgets a frontier tries: 0, then FRONTIER_FIRST, doubling, at most FRONTIER_POINTS.
 FRONTIER_FIRST = 5
 FRONTIER_POINTS = 10
@@ -458,7 +459,9 @@ def _run(
             data = data.replace(owner=new_owner.astype(np.int32))
             bound = None
             if result.relaxation is not None:  # the first pass's, raised for the new owners
-                bound = raised(result.relaxation, first, data, hpolicy, primary_terms(hpolicy))
+                # only the keep terms read the owners in force: the other points do not change
+                owner_terms = [t for t in primary_terms(hpolicy) if t in OWNER_KEEP_TERMS]
+                bound = raised(result.relaxation, first, data, hpolicy, owner_terms)
             result = solve_problem(
                 data,
                 hpolicy,

@@ -144,12 +144,6 @@ def solve_problem(
         report(Progress("LP relaxation", elapsed()))
         relaxation = _relaxation(data, policy, primary, time_limit, stats, warm=hint is not None)
 
-    def finish(
-        status: SolveStatus, stages: list[StageResult], assign: np.ndarray, owner: np.ndarray
-    ) -> Result:
-        run = (elapsed(), stats, seed, workers, time_limit, relaxation)
-        return _result(data, policy, status, stages, assign, owner, *run)
-
     pairs = len(data.task_cand) + len(data.owner_cand)
     k = prune if prune is not None else (PRUNE_K if pairs > PRUNE_ABOVE else 0)
     work = _pruned(data, relaxation, k, hint) if relaxation is not None and k > 0 else data
@@ -164,6 +158,29 @@ def solve_problem(
     # A last insertion pass over every pair follows the search of a pruned model: it gets a
     # moment, about a second per million candidate pairs.
     final = min(0.1 * time_limit, len(data.task_cand) / 1e6) if work is not data else 0.0
+
+    def finish(
+        status: SolveStatus, stages: list[StageResult], assign: np.ndarray, owner: np.ndarray
+    ) -> Result:
+        if work is not data and status.has_solution and (assign < 0).any():
+            # Pruning keeps each task's best pairs by reduced cost, which may leave out an agent
+            # with room: place such work, and re-score the stages if that changed the plan.
+            report(Progress("insertion with ejection, every pair", elapsed()))
+            value = _value(data, policy, primary, assign, owner)
+            (assign, owner), better = _eject(
+                data, data, policy, primary, (assign, owner), value, stats, "final_"
+            )
+            if better > value:
+                status = SolveStatus.FEASIBLE  # a pruned optimum was not the optimum
+                stages = [
+                    dataclasses.replace(
+                        r, objective=_value(data, policy, r.terms, assign, owner), status=status
+                    )
+                    for r in stages
+                ]
+        run = (elapsed(), stats, seed, workers, time_limit, relaxation)
+        return _result(data, policy, status, stages, assign, owner, *run)
+
     if len(work.task_cand) + len(work.owner_cand) > LNS_ABOVE:
         report(Progress("neighbourhood search", elapsed()))
         remaining = max(0.0, time_limit - elapsed() - final)
@@ -188,13 +205,6 @@ def solve_problem(
             else "wall clock",
         )
         value = _value(data, policy, primary, assign, owner)
-        if work is not data and (assign < 0).any():
-            # Pruning keeps each task's best pairs by reduced cost, which may leave out an agent
-            # with room: a last insertion pass over every pair places such work.
-            report(Progress("insertion with ejection, every pair", elapsed()))
-            (assign, owner), value = _eject(
-                data, data, policy, primary, (assign, owner), value, stats, "final_"
-            )
         bound = relaxation.bound if relaxation is not None else float("inf")
         stage_results = [StageResult(primary, SolveStatus.FEASIBLE, value, bound, round(elapsed(), 3))]
         return finish(SolveStatus.FEASIBLE, stage_results, assign, owner)
@@ -268,16 +278,6 @@ def solve_problem(
             first.terms, first.status, first.objective, relaxation.bound, first.seconds
         )
     assign, owner = model.plan_of_values(values)
-    if work is not data and status.has_solution and (assign < 0).any():
-        # as after the neighbourhood search: place what pruning kept from an agent with room
-        value = _value(data, policy, primary, assign, owner)
-        (assign, owner), better = _eject(data, data, policy, primary, (assign, owner), value, stats, "final_")
-        if better > value:
-            status = SolveStatus.FEASIBLE  # the pruned optimum was not the optimum
-            stage_results = [
-                dataclasses.replace(r, objective=_value(data, policy, r.terms, assign, owner), status=status)
-                for r in stage_results
-            ]
     return finish(status, stage_results, assign, owner)
 
 
