@@ -72,7 +72,7 @@ def _smtp(value: str | None) -> tuple[str, int] | None:
 WRITE_SECONDS_PER_TASK = 3e-5
 
 
-def _limit(loaded, time_limit: float | None, started: float) -> float:
+def _limit(loaded: Scenario, time_limit: float | None, started: float) -> float:
     """The time limit for the re-plan, so that the whole command (reading the scenario, the
     re-plan and writing the folder) keeps to `--time-limit` (at least half of it re-plans)."""
     limit = time_limit or loaded.config.settings.time_limit or DEFAULT_TIME_LIMIT
