@@ -11,7 +11,6 @@ Instances run one after another (each solve already uses `--workers` threads).""
 from __future__ import annotations
 
 import argparse
-import ast
 import fnmatch
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optassign.cpsat_params import ParamError, parse_params
 from optassign.gap import (
     SETS,
     gap_data_dir,
@@ -50,19 +50,6 @@ def target(row: pd.Series) -> tuple[str, str]:
         ok = row["max_gap_pct"] <= 0.5 and row["max_seconds"] <= 60.0
         return "<= 0.5% above best known at 60 s", "yes" if ok else "no"
     return "-", "-"
-
-
-def parse_param(text: str) -> tuple[str, object]:
-    """`key=value` with a Python literal value (`2`, `true`, `0.5`, `[1, 2]`); text otherwise."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    lowered = {"true": "True", "false": "False", "none": "None"}.get(raw.lower(), raw)
-    try:
-        value = ast.literal_eval(lowered)
-    except (ValueError, SyntaxError):
-        value = raw
-    return key.strip(), value
 
 
 def markdown(frame: pd.DataFrame, summary: pd.DataFrame, settings: str) -> str:
@@ -110,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-lp", action="store_true", help="skip the LP relaxation (bound, start, pruning)")
     ap.add_argument("--prune", type=int, default=None, help="keep each item's k best pairs by reduced cost")
     ap.add_argument(
-        "-p", "--param", action="append", type=parse_param, default=[], help="CP-SAT parameter key=value"
+        "-p", "--param", action="append", default=[], help="CP-SAT parameter key=value (repeatable)"
     )
     ap.add_argument("--out", type=Path, default=HERE / "results" / "gap.csv")
     ap.add_argument("--md", type=Path, default=None, help="Markdown report (default: --out with .md)")
@@ -128,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"no instances in {gap_data_dir()} match", file=sys.stderr)
         return 2
-    params = dict(args.param)
+    try:
+        params = parse_params(args.param)
+    except ParamError as exc:
+        ap.error(str(exc))
     if args.no_lp:
         params["lp"] = False
     if args.prune is not None:

@@ -7,6 +7,7 @@ plan.assignments.head()
 
 from .api import solve
 from .compare import Comparison, compare, diff_plans, plan_kpis, read_plan
+from .cpsat_params import ParamError
 from .explain import TaskExplanation
 from .explain import explain_tasks as explain
 from .export import export_plan
@@ -24,6 +25,7 @@ __all__ = [
     "Comparison",
     "Executor",
     "LocalProcessExecutor",
+    "ParamError",
     "Plan",
     "Policy",
     "ProblemData",

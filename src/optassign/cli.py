@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import api
+from .cpsat_params import ParamError, parse_params
 from .export import ExportFormat, export_plan
 from .plan import Plan
 from .scenario import load_scenario
@@ -40,6 +41,26 @@ WorkersOpt = Annotated[
 ]
 SeedOpt = Annotated[
     int | None, typer.Option("--seed", min=0, help="random seed; same seed and workers, same plan")
+]
+
+
+def cpsat_params_option(pairs: list[str] | None) -> dict[str, object]:
+    """The `--param` values as checked CP-SAT parameters; a bad one exits 2 with one message."""
+    try:
+        return parse_params(pairs or [])
+    except ParamError as exc:
+        err.print(f"[bold red]error:[/] --param: {escape(str(exc))}", markup=True, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+
+
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        metavar="KEY=VALUE",
+        help="CP-SAT parameter, e.g. linearization_level=2 (repeatable; checked before solving)",
+    ),
 ]
 
 
@@ -137,8 +158,10 @@ def solve(
         list[ExportFormat] | None,
         typer.Option("--format", help="also write parquet / xlsx (repeatable; csv is always written)"),
     ] = None,
+    param: ParamOpt = None,
 ) -> None:
     """Solve a scenario (the nightly batch) and write its plan folder."""
+    params = cpsat_params_option(param)
     try:
         loaded = load_scenario(scenario, policy=policy)
     except ScenarioError as exc:
@@ -150,6 +173,7 @@ def solve(
         seed=seed,
         progress=LiveProgress(err, quiet),
         deterministic=deterministic,
+        **params,
     )
     target = out or Path("plans") / scenario.resolve().name
     plan.write(target)

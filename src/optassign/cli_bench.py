@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import EXIT_INPUT, SeedOpt, WorkersOpt, app, console, err, fail_input
+from .cli import EXIT_INPUT, ParamOpt, SeedOpt, WorkersOpt, app, console, cpsat_params_option, err, fail_input
 from .schema import ScenarioError
 
 bench_app = typer.Typer(
@@ -46,8 +46,10 @@ def gap(
         int | None,
         typer.Option("--prune", min=1, help="keep each item's K best agents by LP reduced cost (e.g. 3)"),
     ] = None,
+    param: ParamOpt = None,
 ) -> None:
     """Solve Generalized Assignment Problem instances (minimum cost) and compare with best known."""
+    params = cpsat_params_option(param)
     from .gap import read_best_known, read_gap, results_frame, solve_gap, write_results
 
     if best_known is not None and not best_known.is_file():
@@ -67,6 +69,7 @@ def gap(
             seed=seed or 0,
             deterministic=deterministic,
             prune=prune,
+            **params,
         )
         results.append(r)
         err.print(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from .cpsat_params import apply_params, check_params
 from .ejection import insert_with_ejection
 from .greedy import greedy_plan
 from .lns import improve
@@ -124,12 +125,14 @@ def solve_problem(
     the search before its deterministic budget (statistics say which). With
     `deterministic=False` the whole time limit is wall-clock search with CP-SAT's free
     parallel portfolio: often better within the same seconds, not reproducible. Extra keyword
-    arguments go straight to CP-SAT's parameters (e.g. linearization_level=2).
+    arguments go to CP-SAT's parameters (e.g. linearization_level=2), checked first:
+    an unknown name or a value of the wrong type raises `ParamError` before any work.
 
     `relaxation` skips step 1 with one computed before: it must bound this problem over the
     same candidate pairs (a handover's second pass passes its first pass's, raised by
     `relax.raised`). The one used is returned in `Result.relaxation`."""
     started = time.perf_counter()
+    params = check_params(params)
     workers = workers or default_workers()
     report = progress or (lambda _p: None)
     elapsed = lambda: time.perf_counter() - started  # noqa: E731
@@ -363,11 +366,7 @@ def _solve_stage(
         prm.max_deterministic_time = budget * DTIME_PER_SECOND
     prm.max_time_in_seconds = budget
     prm.log_search_progress = log
-    for key, value in params.items():
-        if isinstance(value, list | tuple):
-            getattr(prm, key).extend(value)
-        else:
-            setattr(prm, key, value)
+    apply_params(prm, params)
     code = solver.solve(model.model, callback) if callback else solver.solve(model.model)
     status = SolveStatus(solver.status_name(code))
     if status.has_solution:
