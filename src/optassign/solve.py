@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from . import knapsack
+from .chains import dense
 from .cpsat_params import apply_params, check_params
 from .ejection import insert_with_ejection
 from .greedy import greedy_plan
@@ -38,6 +40,11 @@ PRUNE_K = 6
 # LP of batches too large for one simplex (where the start matters more than the search).
 LP_SHARE = 0.4
 LARGE_LP_SHARE = 0.75
+# Share of the time limit the Lagrangian knapsack search may take on problems it applies to
+# (knapsack.applicable), and its deterministic work per second (measured on the reference
+# machine: about 4e8 elementary operations per second on chu1997 d20100).
+LAGRANGIAN_SHARE = 0.4
+WORK_PER_SECOND = 4e8
 # Models with more pairs than this are searched by neighbourhoods rather than whole.
 LNS_ABOVE = 150_000
 # CP-SAT gets DTIME_PER_SECOND units of deterministic work per second of its time: when that
@@ -105,6 +112,7 @@ def solve_problem(
     prune: int | None = None,
     deterministic: bool = True,
     relaxation: Relaxation | None = None,
+    lagrangian: bool = True,
     **params,
 ) -> Result:
     """Solve to the best plan found within `time_limit` seconds.
@@ -147,12 +155,19 @@ def solve_problem(
         report(Progress("LP relaxation", elapsed()))
         relaxation = _relaxation(data, policy, primary, time_limit, stats, warm=hint is not None)
 
+    lag: tuple[np.ndarray, np.ndarray] | None = None
+    lag_bound = np.inf
+    if lagrangian and hint is None and knapsack.applicable(data):
+        report(Progress("Lagrangian knapsacks", elapsed()))
+        lag, lag_bound = _lagrangian(data, policy, primary, time_limit, seed, deterministic, stats)
+
     pairs = len(data.task_cand) + len(data.owner_cand)
     k = prune if prune is not None else (PRUNE_K if pairs > PRUNE_ABOVE else 0)
-    work = _pruned(data, relaxation, k, hint) if relaxation is not None and k > 0 else data
+    keep = hint if hint is not None else lag
+    work = _pruned(data, relaxation, k, keep) if relaxation is not None and k > 0 else data
     stats.update(model_task_pairs=len(work.task_cand), model_owner_pairs=len(work.owner_cand))
     report(Progress("start", elapsed()))
-    start, stats["start"], start_value = _best_start(work, data, policy, primary, relaxation, hint)
+    start, stats["start"], start_value = _best_start(work, data, policy, primary, relaxation, hint, lag)
     stats["start_objective"] = round(start_value, 6)
     if (start[0] < 0).any():
         report(Progress("insertion with ejection", elapsed()))
@@ -266,20 +281,21 @@ def solve_problem(
     else:
         status = next(st for st in statuses if not st.has_solution)
     first = stage_results[0]
+    # Bounds valid for the whole problem: CP-SAT's only over an unpruned model, the LP
+    # relaxation's and the Lagrangian knapsacks' always.
+    whole = [first.best_bound] if work is data else []
+    whole += [relaxation.bound] if relaxation is not None else []
+    whole += [lag_bound] if np.isfinite(lag_bound) else []
+    bound = min(whole, default=first.best_bound)
     if (
         status == SolveStatus.OPTIMAL
         and work is not data
-        and (
-            relaxation is None or first.objective < relaxation.bound - 1e-6 * max(1.0, abs(relaxation.bound))
-        )
+        and first.objective < bound - 1e-6 * max(1.0, abs(bound))
     ):
         # Optimal over the pruned pairs only: nothing proves it for the whole problem.
         status = SolveStatus.FEASIBLE
-    if relaxation is not None and (work is not data or relaxation.bound < first.best_bound):
-        # Over a pruned model only the relaxation over every pair bounds the whole problem.
-        stage_results[0] = StageResult(
-            first.terms, first.status, first.objective, relaxation.bound, first.seconds
-        )
+    if bound != first.best_bound:
+        stage_results[0] = StageResult(first.terms, first.status, first.objective, bound, first.seconds)
     assign, owner = model.plan_of_values(values)
     return finish(status, stage_results, assign, owner)
 
@@ -438,14 +454,56 @@ def _best_start(
     primary: list[str],
     lp: Relaxation | None,
     hint: tuple[np.ndarray, np.ndarray] | None,
+    lagrangian: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], str, float]:
     """The plan to start from, how it was made and its value on the primary terms: the
-    caller's if given, else the better of the greedy that keeps the plan in force and the
-    repaired LP rounding."""
+    caller's if given, else the best of the greedy that keeps the plan in force, the repaired
+    LP rounding and the Lagrangian knapsacks' plan."""
     starts = {"given": hint} if hint is not None else {"greedy": greedy_plan(work)}
     if lp is not None and hint is None:
         score, _ = pair_coefficients(work, policy, primary)
         starts["lp rounding"] = greedy_plan(work, pair_score=score, start=rounded_plan(full, lp))
+    if lagrangian is not None and hint is None:
+        starts["lagrangian"] = lagrangian
     values = {n: _value(full, policy, primary, *plan) for n, plan in starts.items()}
-    name = max(values, key=values.__getitem__)
+    # a plan that leaves a must-assign task open is no plan, whatever it scores
+    must = full.must_assign
+    complete = {n: must is None or bool((plan[0][must] >= 0).all()) for n, plan in starts.items()}
+    name = max(values, key=lambda n: (complete[n], values[n]))
     return starts[name], name, values[name]
+
+
+def _lagrangian(
+    data: ProblemData,
+    policy: Policy,
+    primary: list[str],
+    time_limit: float,
+    seed: int,
+    deterministic: bool,
+    stats: dict,
+) -> tuple[tuple[np.ndarray, np.ndarray] | None, float]:
+    """The Lagrangian knapsacks' best plan (owners as in force) and bound, within
+    LAGRANGIAN_SHARE of the time: as deterministic work, or wall-clock seconds."""
+    coef, _ = pair_coefficients(data, policy, primary)
+    owner = data.owner.astype(np.int32, copy=True)
+    g = dense(data, coef, owner)
+    must = data.must_assign if data.must_assign is not None else np.zeros(data.n_tasks, dtype=bool)
+    seconds = LAGRANGIAN_SHARE * time_limit
+    plan, _value_, lst = knapsack.search(
+        g,
+        must,
+        None,
+        work_budget=seconds * WORK_PER_SECOND if deterministic else np.inf,
+        wall_time=seconds,
+        seed=seed,
+    )
+    stats.update(
+        lagrangian_iterations=lst.iterations,
+        lagrangian_plans=lst.plans,
+        lagrangian_bound=round(lst.bound, 6),
+        lagrangian_seconds=round(lst.seconds, 3),
+        lagrangian_stopped_by=lst.stopped_by,
+    )
+    if plan is None:
+        return None, lst.bound
+    return (plan.astype(np.int32), owner), lst.bound
