@@ -42,9 +42,9 @@ LP_SHARE = 0.4
 LARGE_LP_SHARE = 0.75
 # Share of the time limit the Lagrangian knapsack search may take on problems it applies to
 # (knapsack.applicable), and its deterministic work per second (measured on the reference
-# machine: about 4e8 elementary operations per second on chu1997 d20100).
+# machine: about 2e8 elementary operations per second on chu1997 d20100 and gap12-0).
 LAGRANGIAN_SHARE = 0.4
-WORK_PER_SECOND = 4e8
+WORK_PER_SECOND = 2e8
 # Models with more pairs than this are searched by neighbourhoods rather than whole.
 LNS_ABOVE = 150_000
 # CP-SAT gets DTIME_PER_SECOND units of deterministic work per second of its time: when that
