@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from .chains import MAX_DENSE_TASKS, dense, descend
 from .model import AssignmentModel
 from .problem import Candidates, ProblemData
+from .relax import pair_coefficients
 from .schema import TERMS, Policy
 
 # Terms that depend on one pair at a time: a neighbourhood can be scored on these alone.
@@ -68,6 +70,75 @@ def subproblem(d: ProblemData, tasks: np.ndarray, group: np.ndarray, owner: np.n
     )
 
 
+class Neighbourhoods:
+    """Groups of agents that share candidate tasks, in sweeps: each sweep starts from the
+    agents most able to serve open work (by its summed priority), the rest in a random order,
+    and seeds a group only from an agent no group of the sweep has covered yet. A group is
+    the seed and the agents sharing most of its candidate tasks; its tasks are those its
+    agents hold, plus open tasks it could take (the most urgent `max_waiting`), plus the
+    pinned tasks it holds (they keep their hours in the sub-model)."""
+
+    def __init__(self, d: ProblemData, seed: int, group_size: int, max_waiting: int):
+        self.d, self.group_size, self.max_waiting = d, group_size, max_waiting
+        tc = d.task_cand
+        self.rng = np.random.default_rng(seed)
+        self.agents = np.flatnonzero(np.bincount(tc.agent, minlength=d.n_agents) > 0)
+        # agent -> candidate tasks (CSR by agent)
+        self.by_agent = np.argsort(tc.agent, kind="stable")
+        self.a_ptr = np.concatenate([[0], np.cumsum(np.bincount(tc.agent, minlength=d.n_agents))])
+        self.covered = np.zeros(d.n_agents, bool)
+        self.order = np.zeros(0, dtype=np.int64)
+        self.cursor = 0
+
+    def _sweep_order(self, assign: np.ndarray) -> np.ndarray:
+        tc, d = self.d.task_cand, self.d
+        open_ = (assign < 0)[tc.row]
+        want = np.bincount(tc.agent[open_], weights=d.priority[tc.row[open_]], minlength=d.n_agents)
+        perm = self.rng.permutation(self.agents)
+        return perm[np.argsort(-want[perm], kind="stable")]
+
+    def next(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """(tasks, agent mask, how many of the tasks are free to move: the rest are pinned)."""
+        d, tc = self.d, self.d.task_cand
+        while True:
+            while self.cursor < len(self.order) and self.covered[self.order[self.cursor]]:
+                self.cursor += 1
+            if self.cursor < len(self.order):
+                break
+            self.covered[:] = False
+            self.cursor = 0
+            self.order = self._sweep_order(assign)
+            if len(self.order) == 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(d.n_agents, bool), 0
+        seed_agent = self.order[self.cursor]
+        shared = tc.row[self.by_agent[self.a_ptr[seed_agent] : self.a_ptr[seed_agent + 1]]]
+        mates = (
+            tc.agent[np.concatenate([np.arange(tc.ptr[t], tc.ptr[t + 1]) for t in shared[:400]])]
+            if len(shared)
+            else np.array([seed_agent])
+        )
+        score = np.bincount(mates, minlength=d.n_agents).astype(float)
+        score[seed_agent] = np.inf
+        group_idx = np.argsort(-score, kind="stable")[: min(self.group_size, int((score > 0).sum()))]
+        group = np.zeros(d.n_agents, bool)
+        group[group_idx] = True
+        self.covered |= group
+        reach = np.zeros(d.n_tasks, bool)
+        reach[tc.row[group[tc.agent]]] = True
+        held = (assign >= 0) & group[np.maximum(assign, 0)]
+        mine = np.flatnonzero(reach & held & ~d.pinned)
+        waiting = np.flatnonzero(reach & (assign < 0) & ~d.pinned)
+        if len(waiting) > self.max_waiting:  # the most urgent open work the group could take
+            waiting = waiting[np.argsort(-d.priority[waiting], kind="stable")[: self.max_waiting]]
+        free = np.concatenate([mine, np.sort(waiting)])
+        pinned_here = np.flatnonzero(d.pinned & held)
+        return np.concatenate([free, pinned_here]), group, len(free)
+
+
+def _sub_policy(policy: Policy) -> Policy:
+    return policy.model_copy(update={"balance": "none", "agents_per_customer_weight": 0.0, "stages": None})
+
+
 def improve(
     d: ProblemData,
     policy: Policy,
@@ -91,61 +162,14 @@ def improve(
     terms = [t for t in names if t in PAIR_TERMS]
     if not terms or d.n_tasks == 0 or d.move_budget is not None:
         return assign, stats
-    sub_policy = policy.model_copy(
-        update={"balance": "none", "agents_per_customer_weight": 0.0, "stages": None}
-    )
-    tc = d.task_cand
-    rng = np.random.default_rng(seed)
-    workers_ = np.flatnonzero(np.bincount(tc.agent, minlength=d.n_agents) > 0)
-
-    def seeds() -> np.ndarray:
-        """Agents most able to serve unassigned work first (by its summed priority), the rest
-        in a random order: a sweep starts where the plan leaves the most on the table."""
-        open_ = (assign < 0)[tc.row]
-        want = np.bincount(tc.agent[open_], weights=d.priority[tc.row[open_]], minlength=d.n_agents)
-        perm = rng.permutation(workers_)
-        return perm[np.argsort(-want[perm], kind="stable")]
-
-    # agent -> candidate tasks (CSR by agent)
-    by_agent = np.argsort(tc.agent, kind="stable")
-    a_ptr = np.concatenate([[0], np.cumsum(np.bincount(tc.agent, minlength=d.n_agents))])
+    sub_policy = _sub_policy(policy)
     assign = assign.copy()
-    order = seeds()
-    covered = np.zeros(d.n_agents, bool)
-    cursor = 0
+    hoods = Neighbourhoods(d, seed, group_size, max_waiting)
     while stats.deterministic_time < deterministic_time and time.perf_counter() - started < wall_time:
-        # next seed: an agent not yet in a neighbourhood this sweep
-        while cursor < len(order) and covered[order[cursor]]:
-            cursor += 1
-        if cursor >= len(order):
-            covered[:] = False
-            cursor = 0
-            order = seeds()
-            continue
-        seed_agent = order[cursor]
-        shared_tasks = tc.row[by_agent[a_ptr[seed_agent] : a_ptr[seed_agent + 1]]]
-        mates = (
-            tc.agent[np.concatenate([np.arange(tc.ptr[t], tc.ptr[t + 1]) for t in shared_tasks[:400]])]
-            if len(shared_tasks)
-            else np.array([seed_agent])
-        )
-        score = np.bincount(mates, minlength=d.n_agents).astype(float)
-        score[seed_agent] = np.inf
-        group_idx = np.argsort(-score, kind="stable")[: min(group_size, int((score > 0).sum()))]
-        group = np.zeros(d.n_agents, bool)
-        group[group_idx] = True
-        covered |= group
-        # free: tasks of the group, and unassigned tasks the group could take
-        reach = np.zeros(d.n_tasks, bool)
-        reach[tc.row[group[tc.agent]]] = True
-        mine = np.flatnonzero(reach & (assign >= 0) & group[np.maximum(assign, 0)] & ~d.pinned)
-        waiting = np.flatnonzero(reach & (assign < 0) & ~d.pinned)
-        if len(waiting) > max_waiting:  # the most urgent open work the group could take
-            waiting = waiting[np.argsort(-d.priority[waiting], kind="stable")[:max_waiting]]
-        free = np.concatenate([mine, np.sort(waiting)])
-        pinned_here = np.flatnonzero(d.pinned & (assign >= 0) & group[np.maximum(assign, 0)])
-        tasks = np.concatenate([free, pinned_here])
+        tasks, group, _ = hoods.next(assign)
         if len(tasks) == 0:
+            if not group.any():
+                break
             continue
         sub = subproblem(d, tasks, group, owner)
         model = AssignmentModel(sub, sub_policy)
@@ -169,5 +193,58 @@ def improve(
             assign[tasks] = new_assign
             stats.improved += 1
             stats.gained += solver.objective_value - before
+    stats.seconds = time.perf_counter() - started
+    return assign, stats
+
+
+def chain_sweep(
+    d: ProblemData,
+    policy: Policy,
+    names: list[str],
+    assign: np.ndarray,
+    owner: np.ndarray,
+    *,
+    work_budget: float,
+    wall_time: float,
+    seed: int = 0,
+    group_size: int = 24,
+    max_waiting: int = 400,
+) -> tuple[np.ndarray, LnsStats]:
+    """Ejection chains (chains.py) neighbourhood by neighbourhood, for problems too large for
+    one dense search: each group's tasks (at most chains.MAX_DENSE_TASKS) over all their pairs
+    with the group's agents, owners fixed. Ends when `work_budget` (the chains' elementary
+    operations plus the candidate pairs scanned to build each sub-problem) or `wall_time` is
+    spent; `deterministic_time` in the stats is that work. Every accepted chain keeps the plan
+    feasible and raises its value on the pair terms of `names`."""
+    started = time.perf_counter()
+    stats = LnsStats()
+    terms = [t for t in names if t in PAIR_TERMS]
+    if not terms or d.n_tasks == 0 or d.move_budget is not None:
+        return assign, stats
+    sub_policy = _sub_policy(policy)
+    assign = assign.copy()
+    hoods = Neighbourhoods(d, seed, group_size, max_waiting)
+    while stats.deterministic_time < work_budget and time.perf_counter() - started < wall_time:
+        tasks, group, _ = hoods.next(assign)
+        if len(tasks) == 0:
+            if not group.any():
+                break
+            continue
+        tasks = tasks[:MAX_DENSE_TASKS]
+        sub = subproblem(d, tasks, group, owner)
+        coef, _ = pair_coefficients(sub, sub_policy, terms)
+        members = np.flatnonzero(group)
+        # owners' hours are already off the sub-problem's capacities
+        g = dense(sub, coef, np.full(sub.n_customers, -1, np.int32), agents=members)
+        column = np.full(d.n_agents, -1)
+        column[members] = np.arange(len(members))
+        local = np.where(assign[tasks] >= 0, column[np.maximum(assign[tasks], 0)], -1)
+        new, cst = descend(g, local)
+        stats.neighbourhoods += 1
+        stats.deterministic_time += cst.work + 10.0 * len(d.task_cand)
+        if cst.chains:
+            assign[tasks] = np.where(new >= 0, members[np.maximum(new, 0)], -1)
+            stats.improved += 1
+            stats.gained += cst.gained
     stats.seconds = time.perf_counter() - started
     return assign, stats

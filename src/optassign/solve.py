@@ -18,7 +18,7 @@ from .chains import chain_exchange, dense, fits_dense
 from .cpsat_params import apply_params, check_params
 from .ejection import insert_with_ejection
 from .greedy import greedy_plan
-from .lns import improve
+from .lns import chain_sweep, improve
 from .model import AssignmentModel, evaluate, stage_plan
 from .problem import POINT_SCALE, ProblemData
 from .relax import (
@@ -46,6 +46,8 @@ LARGE_LP_SHARE = 0.75
 # machine: about 2e8 elementary operations per second on chu1997 d20100 and gap12-0).
 LAGRANGIAN_SHARE = 0.4
 WORK_PER_SECOND = 2e8
+# Share of the time limit for ejection chains on problems too large for one dense search.
+CHAIN_SHARE = 0.3
 # Models with more pairs than this are searched by neighbourhoods rather than whole.
 LNS_ABOVE = 150_000
 # CP-SAT gets DTIME_PER_SECOND units of deterministic work per second of its time: when that
@@ -179,11 +181,13 @@ def solve_problem(
     final = min(0.1 * time_limit, len(data.task_cand) / 1e6) if work is not data else 0.0
     # Ejection chains polish the searched plan of a dense problem: up to a tenth of the time,
     # about half a second per million task pairs of the task x task arc matrix.
-    chain_time = (
-        min(0.1 * time_limit, 0.5 * data.n_tasks**2 / 1e6)
-        if fits_dense(data) and data.move_budget is None
-        else 0.0
-    )
+    # Larger problems get CHAIN_SHARE of the time for chains neighbourhood by neighbourhood.
+    if data.move_budget is not None or not len(data.task_cand):
+        chain_time = 0.0
+    elif fits_dense(data):
+        chain_time = min(0.1 * time_limit, 0.5 * data.n_tasks**2 / 1e6)
+    else:
+        chain_time = CHAIN_SHARE * time_limit
     final += chain_time
 
     def finish(
@@ -191,7 +195,7 @@ def solve_problem(
     ) -> Result:
         if chain_time > 0 and status.has_solution:
             report(Progress("ejection chains", elapsed()))
-            (assign, owner), better = _chains(data, policy, primary, assign, owner, chain_time, stats)
+            (assign, owner), better = _chains(data, policy, primary, assign, owner, chain_time, seed, stats)
             if better:
                 status = SolveStatus.FEASIBLE  # the search's optimum was not the optimum
                 stages = _rescored(data, policy, stages, assign, owner, status)
@@ -450,20 +454,29 @@ def _chains(
     assign: np.ndarray,
     owner: np.ndarray,
     seconds: float,
+    seed: int,
     stats: dict,
 ) -> tuple[tuple[np.ndarray, np.ndarray], bool]:
     """The plan polished by ejection chains (chains.py) on the primary pair terms, if that
     scores better on all primary terms (balance included); whether it did."""
     t0 = time.perf_counter()
     value = _value(data, policy, primary, assign, owner)
-    coef, _ = pair_coefficients(data, policy, primary)
-    new, cst = chain_exchange(data, coef, assign, owner, max_work=seconds * CHAIN_WORK_PER_SECOND)
+    budget = seconds * CHAIN_WORK_PER_SECOND
+    if fits_dense(data):
+        coef, _ = pair_coefficients(data, policy, primary)
+        new, cst = chain_exchange(data, coef, assign, owner, max_work=budget)
+        applied = cst.chains
+    else:  # too large for one dense search: neighbourhood by neighbourhood
+        new, sweep = chain_sweep(
+            data, policy, primary, assign, owner, work_budget=budget, wall_time=seconds, seed=seed
+        )
+        applied = sweep.improved
+        stats.update(chains_neighbourhoods=sweep.neighbourhoods)
     new = new.astype(assign.dtype)
     new_value = _value(data, policy, primary, new, owner)
     better = new_value > value + 1e-6 * max(1.0, abs(value))
     stats.update(
-        chains_applied=cst.chains if better else 0,
-        chains_moved=cst.moved if better else 0,
+        chains_applied=applied if better else 0,
         chains_gain=round(new_value - value, 6) if better else 0.0,
         chains_seconds=round(time.perf_counter() - t0, 3),
     )
