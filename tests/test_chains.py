@@ -204,3 +204,37 @@ def test_chains_polish_a_cut_short_search_into_a_valid_better_plan(tmp_path):
         _value(data, scenario.policy, first["terms"], plans[0].result.assign, plans[0].result.owner), abs=1e-3
     )
     assert plans[0].assignments.equals(plans[1].assignments)
+
+
+@pytest.mark.parametrize("group_size", [5, 8])  # open work left out; also groups skipped
+def test_chain_sweep_keeps_every_held_task_in_its_sub_problems(tmp_path, monkeypatch, group_size):
+    # Neighbourhoods larger than the dense limit must leave out open work only: a held task
+    # left out of a sub-problem would free its hours there and overload its agent.
+    import optassign
+    import optassign.lns as lns
+    from optassign.generate import generate_scenario
+    from optassign.greedy import greedy_plan
+    from optassign.problem import build_problem
+    from optassign.solve import primary_terms
+
+    monkeypatch.setattr(lns, "MAX_DENSE_TASKS", 110)
+    scenario = optassign.load_scenario(
+        generate_scenario(tmp_path / "b", tasks=600, agents=30, regions=2, seed=2)
+    )
+    d = build_problem(scenario)
+    assign, owner = greedy_plan(d)  # far from chain-optimal, unlike a solve's plan
+    new, stats = lns.chain_sweep(
+        d, scenario.policy, primary_terms(scenario.policy), assign, owner,
+        work_budget=5e9, wall_time=3.0, seed=0, group_size=group_size,
+    )  # fmt: skip
+    assert stats.neighbourhoods > 0 and stats.improved > 0
+    tc = d.task_cand
+    used = tc.chosen(new)
+    hours = np.bincount(tc.agent[used], weights=tc.weight[used], minlength=d.n_agents)
+    owned = owner >= 0
+    hours += np.bincount(owner[owned], weights=d.ownership_hours[owned], minlength=d.n_agents)
+    assert (hours <= np.where(d.active, d.capacity, 0)).all()
+    count = np.bincount(new[new >= 0], minlength=d.n_agents)
+    assert ((d.max_tasks < 0) | (count <= d.max_tasks)).all()
+    assert (np.bincount(tc.row[used], minlength=d.n_tasks) == (new >= 0)).all()  # candidates only
+    assert ((new >= 0) | (assign < 0)).all()

@@ -98,7 +98,9 @@ class Neighbourhoods:
         return perm[np.argsort(-want[perm], kind="stable")]
 
     def next(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        """(tasks, agent mask, how many of the tasks are free to move: the rest are pinned)."""
+        """(tasks, agent mask, how many of the tasks are free to move). The tasks are those the
+        group holds, then the open ones it could take, then its pinned ones; a sub-problem must
+        keep every task the group holds, so only the open ones may be left out."""
         d, tc = self.d, self.d.task_cand
         while True:
             while self.cursor < len(self.order) and self.covered[self.order[self.cursor]]:
@@ -207,7 +209,7 @@ def chain_sweep(
     work_budget: float,
     wall_time: float,
     seed: int = 0,
-    group_size: int = 24,
+    group_size: int = 16,
     max_waiting: int = 400,
 ) -> tuple[np.ndarray, LnsStats]:
     """Ejection chains (chains.py) neighbourhood by neighbourhood, for problems too large for
@@ -230,7 +232,13 @@ def chain_sweep(
             if not group.any():
                 break
             continue
-        tasks = tasks[:MAX_DENSE_TASKS]
+        held = int((assign[tasks] >= 0).sum())
+        if held > MAX_DENSE_TASKS:
+            stats.deterministic_time += len(d.task_cand)
+            continue  # the group holds too much for a dense search
+        if len(tasks) > MAX_DENSE_TASKS:  # leave out open work, never a task the group holds
+            tasks = np.concatenate([tasks[assign[tasks] >= 0], tasks[assign[tasks] < 0]])
+            tasks = tasks[:MAX_DENSE_TASKS]
         sub = subproblem(d, tasks, group, owner)
         coef, _ = pair_coefficients(sub, sub_policy, terms)
         members = np.flatnonzero(group)
