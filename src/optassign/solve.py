@@ -457,8 +457,9 @@ def _chains(
     seed: int,
     stats: dict,
 ) -> tuple[tuple[np.ndarray, np.ndarray], bool]:
-    """The plan polished by ejection chains (chains.py) on the primary pair terms, if that
-    scores better on all primary terms (balance included); whether it did."""
+    """The plan polished by ejection chains on the primary pair terms, if that scores better
+    on all primary terms (balance included); whether it did. One dense search where the
+    problem fits (chains.py), else neighbourhood by neighbourhood (lns.chain_sweep)."""
     t0 = time.perf_counter()
     value = _value(data, policy, primary, assign, owner)
     budget = seconds * CHAIN_WORK_PER_SECOND
@@ -471,7 +472,10 @@ def _chains(
             data, policy, primary, assign, owner, work_budget=budget, wall_time=seconds, seed=seed
         )
         applied = sweep.improved
-        stats.update(chains_neighbourhoods=sweep.neighbourhoods)
+        stats.update(
+            chains_neighbourhoods=sweep.neighbourhoods,
+            chains_stopped_by="work" if sweep.deterministic_time >= budget else "wall clock",
+        )
     new = new.astype(assign.dtype)
     new_value = _value(data, policy, primary, new, owner)
     better = new_value > value + 1e-6 * max(1.0, abs(value))
