@@ -68,8 +68,8 @@ def search(
     Returns the best plan (agent per task; None if none was built), its value and the stats
     (with the bound). `must` marks tasks that must be assigned (their prices may be negative).
     The search ends when `work_budget` (elementary operations) or `wall_time` is spent, when
-    the best plan meets the bound, or when no better plan came for `patience` iterations and
-    twice as many as it took to find the last one."""
+    the best plan meets the bound, or, once there is a plan, when no better one came for
+    `patience` iterations and twice as many as it took to find the last one."""
     started = time.perf_counter()
     stats = LagrangianStats()
     rng = np.random.default_rng(seed)
@@ -85,9 +85,9 @@ def search(
     step, stall, best_bound = 2.0, 0, np.inf
     candidates = [np.flatnonzero(np.isfinite(g.value[:, i]) & g.movable) for i in range(A)]
     fixed = ~g.movable
-    last = 0
+    last = 0  # the iteration of the last better plan
     while stats.work < work_budget:
-        if stats.iterations - last > max(patience, 2 * last):
+        if best_plan is not None and stats.iterations - last > max(patience, 2 * last):
             stats.stopped_by = "no better plan"
             break
         if best_value >= best_bound - 1e-6 * max(1.0, abs(best_bound)):
