@@ -5,6 +5,7 @@ with everything else fixed, keep the better plan, move on to the next group."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,6 +142,47 @@ def _sub_policy(policy: Policy) -> Policy:
     return policy.model_copy(update={"balance": "none", "agents_per_customer_weight": 0.0, "stages": None})
 
 
+Step = Callable[[np.ndarray, np.ndarray, np.ndarray, list[str], Policy, LnsStats, float], None]
+
+
+def _sweep(
+    d: ProblemData,
+    policy: Policy,
+    names: list[str],
+    assign: np.ndarray,
+    *,
+    budget: float,
+    wall_time: float,
+    seed: int,
+    group_size: int,
+    max_waiting: int,
+    step: Step,
+) -> tuple[np.ndarray, LnsStats]:
+    """Neighbourhood after neighbourhood, `step(tasks, group, assign, terms, sub_policy, stats,
+    seconds left)` improves `assign` in place and counts its work in
+    `stats.deterministic_time`, until that reaches `budget` or the wall time is spent."""
+    started = time.perf_counter()
+    stats = LnsStats()
+    terms = [t for t in names if t in PAIR_TERMS]
+    if not terms or d.n_tasks == 0 or d.move_budget is not None:
+        return assign, stats
+    sub_policy = _sub_policy(policy)
+    assign = assign.copy()
+    hoods = Neighbourhoods(d, seed, group_size, max_waiting)
+    while stats.deterministic_time < budget:
+        left = wall_time - (time.perf_counter() - started)
+        if left <= 0:
+            break
+        tasks, group, _ = hoods.next(assign)
+        if len(tasks) == 0:
+            if not group.any():
+                break
+            continue
+        step(tasks, group, assign, terms, sub_policy, stats, left)
+    stats.seconds = time.perf_counter() - started
+    return assign, stats
+
+
 def improve(
     d: ProblemData,
     policy: Policy,
@@ -156,23 +198,12 @@ def improve(
     max_waiting: int = 300,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve `assign` (owners stay) on the pair terms of `names`, neighbourhood by
-    neighbourhood, until the deterministic budget (summed over sub-solves) or the wall time
-    is spent. Returns the new agent per task; every accepted step keeps the plan feasible
-    because each sub-model holds the full capacity rules of its agents."""
-    started = time.perf_counter()
-    stats = LnsStats()
-    terms = [t for t in names if t in PAIR_TERMS]
-    if not terms or d.n_tasks == 0 or d.move_budget is not None:
-        return assign, stats
-    sub_policy = _sub_policy(policy)
-    assign = assign.copy()
-    hoods = Neighbourhoods(d, seed, group_size, max_waiting)
-    while stats.deterministic_time < deterministic_time and time.perf_counter() - started < wall_time:
-        tasks, group, _ = hoods.next(assign)
-        if len(tasks) == 0:
-            if not group.any():
-                break
-            continue
+    neighbourhood, each re-solved exactly by CP-SAT, until the deterministic budget (summed
+    over sub-solves) or the wall time is spent. Returns the new agent per task; every accepted
+    step keeps the plan feasible because each sub-model holds the full capacity rules of its
+    agents."""
+
+    def solve_one(tasks, group, assign, terms, sub_policy, stats, left) -> None:
         sub = subproblem(d, tasks, group, owner)
         model = AssignmentModel(sub, sub_policy)
         start = model.values_of_plan(assign[tasks], np.full(sub.n_customers, -1, np.int32))
@@ -185,7 +216,7 @@ def improve(
         prm.num_workers = 1
         prm.random_seed = seed
         prm.max_deterministic_time = step_time
-        prm.max_time_in_seconds = max(0.05, wall_time - (time.perf_counter() - started))
+        prm.max_time_in_seconds = max(0.05, left)
         code = solver.solve(model.model)
         stats.neighbourhoods += 1
         stats.deterministic_time += solver.deterministic_time
@@ -195,8 +226,11 @@ def improve(
             assign[tasks] = new_assign
             stats.improved += 1
             stats.gained += solver.objective_value - before
-    stats.seconds = time.perf_counter() - started
-    return assign, stats
+
+    return _sweep(
+        d, policy, names, assign, budget=deterministic_time, wall_time=wall_time, seed=seed,
+        group_size=group_size, max_waiting=max_waiting, step=solve_one,
+    )  # fmt: skip
 
 
 def chain_sweep(
@@ -218,24 +252,12 @@ def chain_sweep(
     operations plus the candidate pairs scanned to build each sub-problem) or `wall_time` is
     spent; `deterministic_time` in the stats is that work. Every accepted chain keeps the plan
     feasible and raises its value on the pair terms of `names`."""
-    started = time.perf_counter()
-    stats = LnsStats()
-    terms = [t for t in names if t in PAIR_TERMS]
-    if not terms or d.n_tasks == 0 or d.move_budget is not None:
-        return assign, stats
-    sub_policy = _sub_policy(policy)
-    assign = assign.copy()
-    hoods = Neighbourhoods(d, seed, group_size, max_waiting)
-    while stats.deterministic_time < work_budget and time.perf_counter() - started < wall_time:
-        tasks, group, _ = hoods.next(assign)
-        if len(tasks) == 0:
-            if not group.any():
-                break
-            continue
+
+    def chain_one(tasks, group, assign, terms, sub_policy, stats, _left) -> None:
         held = int((assign[tasks] >= 0).sum())
         if held > MAX_DENSE_TASKS:
             stats.deterministic_time += len(d.task_cand)
-            continue  # the group holds too much for a dense search
+            return  # the group holds too much for a dense search
         if len(tasks) > MAX_DENSE_TASKS:  # leave out open work, never a task the group holds
             tasks = np.concatenate([tasks[assign[tasks] >= 0], tasks[assign[tasks] < 0]])
             tasks = tasks[:MAX_DENSE_TASKS]
@@ -254,5 +276,8 @@ def chain_sweep(
             assign[tasks] = np.where(new >= 0, members[np.maximum(new, 0)], -1)
             stats.improved += 1
             stats.gained += cst.gained
-    stats.seconds = time.perf_counter() - started
-    return assign, stats
+
+    return _sweep(
+        d, policy, names, assign, budget=work_budget, wall_time=wall_time, seed=seed,
+        group_size=group_size, max_waiting=max_waiting, step=chain_one,
+    )  # fmt: skip
