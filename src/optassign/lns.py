@@ -249,7 +249,7 @@ def chain_sweep(
     """Ejection chains (chains.py) neighbourhood by neighbourhood, for problems too large for
     one dense search: each group's tasks (at most chains.MAX_DENSE_TASKS) over all their pairs
     with the group's agents, owners fixed. Ends when `work_budget` (the chains' elementary
-    operations plus the candidate pairs scanned to build each sub-problem) or `wall_time` is
+    operations plus 100 per candidate pair scanned to build each sub-problem) or `wall_time` is
     spent; `deterministic_time` in the stats is that work. Every accepted chain keeps the plan
     feasible and raises its value on the pair terms of `names`."""
 
@@ -271,7 +271,7 @@ def chain_sweep(
         local = np.where(assign[tasks] >= 0, column[np.maximum(assign[tasks], 0)], -1)
         new, cst = descend(g, local)
         stats.neighbourhoods += 1
-        stats.deterministic_time += cst.work + 10.0 * len(d.task_cand)
+        stats.deterministic_time += cst.work + 100.0 * len(d.task_cand)
         if cst.chains:
             assign[tasks] = np.where(new >= 0, members[np.maximum(new, 0)], -1)
             stats.improved += 1
