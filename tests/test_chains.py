@@ -4,6 +4,7 @@ every capacity, slot and pin, gain what they report, and the bound holds above t
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -83,14 +84,14 @@ def test_a_path_ends_on_an_agent_with_room():
 def test_pinned_tasks_never_move_and_open_tasks_start_chains():
     costs = [[5, 10, 1], [1, 5, 10], [10, 1, 5]]
     g, _ = gap_dense(costs, [[2, 2, 2]] * 3, [2, 2, 2])
-    pinned = Dense(g.value, g.weight, g.capacity, g.slots, np.array([True, False, True]))
+    pinned = dataclasses.replace(g, movable=np.array([True, False, True]), fixed_at=np.array([0, -1, 2]))
     out, stats = descend(pinned, np.array([0, 1, 2]), max_len=3)
     assert out[0] == 0 and out[2] == 2 and stats.chains == 0
     # an open task starts a chain: it takes task 1's place on agent 1 (+3), task 1 moves to
     # agent 2 (7 instead of 8): +2, better than placing the open task on agent 2 directly (+1)
     value = np.array([[1.0, -np.inf, -np.inf], [2.0, 8.0, 7.0], [-np.inf, 3.0, 1.0]])
     weight = np.full((3, 3), 2)
-    open_start = Dense(value, weight, np.array([2, 2, 2]), np.full(3, 9), np.ones(3, bool))
+    open_start = Dense(value, weight, np.array([2, 2, 2]), np.full(3, 9), np.ones(3, bool), np.full(3, -1))
     out, stats = descend(open_start, np.array([0, 1, -1]), max_len=3)
     assert (out == [0, 2, 1]).all() and feasible(open_start, out)
     assert stats.gained == pytest.approx(2.0) and plan_value(open_start, out) == 11.0
@@ -99,7 +100,7 @@ def test_pinned_tasks_never_move_and_open_tasks_start_chains():
 def test_task_slots_hold_on_path_ends():
     costs = [[9, 9], [1, 1]]
     g, _ = gap_dense(costs, [[1, 1], [1, 1]], [5, 5])
-    one_slot = Dense(g.value, g.weight, g.capacity, np.array([5, 1]), g.movable)
+    one_slot = dataclasses.replace(g, slots=np.array([5, 1]))
     out, _ = descend(one_slot, np.array([0, 0]), max_len=3)
     assert np.bincount(out, minlength=2)[1] == 1 and feasible(one_slot, out)
 
@@ -134,20 +135,20 @@ def test_lagrangian_bound_holds_and_its_plans_are_feasible(seed):
     g, _ = gap_dense(c, w, cap)
     optimum = brute_force(g)
     must = np.ones(T, dtype=bool)
-    plan, value, stats = search(g, must, None, work_budget=np.inf, wall_time=30.0, seed=seed)
+    plan, value, stats = search(g, must, work_budget=np.inf, wall_time=30.0, seed=seed)
     assert stats.bound >= optimum - 1e-6  # an upper bound on the (maximised) value
     if np.isfinite(optimum):
         assert plan is not None and feasible(g, plan) and (plan >= 0).all()
         assert value == pytest.approx(plan_value(g, plan)) and value <= optimum + 1e-9
     # deterministic for a seed and a work budget
-    again = search(g, must, None, work_budget=np.inf, wall_time=30.0, seed=seed)
+    again = search(g, must, work_budget=np.inf, wall_time=30.0, seed=seed)
     assert (again[0] is None and plan is None) or (again[0] == plan).all()
 
 
 def test_gap_instance_reaches_its_optimum_and_a_bound_tighter_than_the_lp():
     # 2 agents x 3 items from test_gap.py's tiny instance (optimum 12, LP bound 11.5 there)
     g, _ = gap_dense([[4, 1, 9], [2, 6, 3]], [[2, 3, 5], [3, 2, 2]], [5, 4])
-    plan, value, stats = search(g, np.ones(3, bool), None, work_budget=np.inf, wall_time=10.0)
+    plan, value, stats = search(g, np.ones(3, bool), work_budget=np.inf, wall_time=10.0)
     assert -value == -brute_force(g)
     assert -stats.bound <= -value
 

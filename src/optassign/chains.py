@@ -50,13 +50,14 @@ class ChainStats:
 class Dense:
     """A problem's task pairs as dense arrays: value[t, a] (-inf where (t, a) is no candidate
     or the agent is inactive), weight[t, a], each agent's capacity net of owned hours, its
-    task slots, and which tasks may move."""
+    task slots, which tasks may move, and where each task that may not is held (-1: open)."""
 
     value: np.ndarray  # float64[T, A]
     weight: np.ndarray  # int64[T, A]
     capacity: np.ndarray  # int64[A]
     slots: np.ndarray  # int64[A]
     movable: np.ndarray  # bool[T]
+    fixed_at: np.ndarray  # int64[T]: column of a pinned task's agent, -1 for the others
 
 
 def fits_dense(d: ProblemData) -> bool:
@@ -67,15 +68,12 @@ def dense(d: ProblemData, coef: np.ndarray, owner: np.ndarray, agents: np.ndarra
     """The dense arrays of `d`'s task pairs; with `agents` (indices), only those agents'
     columns, in that order (a plan then names agents by their position in `agents`)."""
     tc = d.task_cand
-    T = d.n_tasks
-    column = np.arange(d.n_agents) if agents is None else np.full(d.n_agents, -1)
-    if agents is not None:
-        column[agents] = np.arange(len(agents))
-    keep = column[tc.agent] >= 0
     cols = np.arange(d.n_agents) if agents is None else np.asarray(agents)
-    A = len(cols)
-    value = np.full((T, A), -np.inf)
-    weight = np.zeros((T, A), dtype=np.int64)
+    column = np.full(d.n_agents, -1)
+    column[cols] = np.arange(len(cols))
+    keep = column[tc.agent] >= 0
+    value = np.full((d.n_tasks, len(cols)), -np.inf)
+    weight = np.zeros((d.n_tasks, len(cols)), dtype=np.int64)
     rows, col = tc.row[keep], column[tc.agent[keep]]
     ok = d.active[tc.agent[keep]]
     value[rows[ok], col[ok]] = coef[keep][ok]
@@ -84,7 +82,9 @@ def dense(d: ProblemData, coef: np.ndarray, owner: np.ndarray, agents: np.ndarra
     own_hours = np.bincount(owner[owned], weights=d.ownership_hours[owned], minlength=d.n_agents)
     capacity = (np.where(d.active, d.capacity, 0) - own_hours.astype(np.int64))[cols]
     slots = np.where(d.max_tasks >= 0, d.max_tasks, BIG).astype(np.int64)[cols]
-    return Dense(value, weight, capacity, slots, ~d.pinned)
+    # a pinned task's only candidate is the agent it is pinned to (problem.build_problem)
+    fixed_at = np.where(d.pinned & (d.current >= 0), column[np.maximum(d.current, 0)], -1)
+    return Dense(value, weight, capacity, slots, ~d.pinned, fixed_at)
 
 
 def chain_exchange(
@@ -100,9 +100,8 @@ def chain_exchange(
     """Improve `assign` on the pair values `coef` (points per pair of `d.task_cand`) by
     ejection chains until none gains. Returns the new agent per task (a copy) and what was
     done; unchanged when the problem is too large for dense arrays or has a move budget."""
-    assign = np.asarray(assign, dtype=np.int64).copy()
     if not fits_dense(d) or d.move_budget is not None:
-        return assign, ChainStats()
+        return np.asarray(assign, dtype=np.int64).copy(), ChainStats()
     return descend(dense(d, coef, owner), assign, max_len=max_len, max_rounds=max_rounds, max_work=max_work)
 
 
@@ -120,7 +119,7 @@ def descend(
         stats.rounds += 1
         on = a >= 0
         aa = np.where(on, a, 0)
-        load = np.bincount(a[on], weights=g.weight[tasks[on], a[on]], minlength=A)
+        load = _load(g, a)
         count = np.bincount(a[on], minlength=A)
         own = g.value[tasks, aa]
         held = on & np.isfinite(own)  # a task on a pair outside the values stays where it is
@@ -182,7 +181,7 @@ def descend(
         for i in range(len(chain) - 1):
             new[chain[i]] = a[chain[i + 1]]
         new[chain[-1]] = to if kind == "path" else a[chain[0]]
-        if not _better(g, a, new, tasks):
+        if not _better(g, a, new):
             break  # the label search's bookkeeping disagreed with the plan: stop safely
         stats.chains += 1
         stats.moved += len(chain)
@@ -196,12 +195,12 @@ def plan_value(g: Dense, a: np.ndarray) -> float:
     return float(g.value[np.flatnonzero(on), a[on]].sum())
 
 
-def _better(g: Dense, old: np.ndarray, new: np.ndarray, tasks: np.ndarray) -> bool:
+def _better(g: Dense, old: np.ndarray, new: np.ndarray) -> bool:
     """The new plan keeps every rule on the agents the chain changed and is worth more."""
     on = new >= 0
-    if (old[~on] >= 0).any() or not np.isfinite(g.value[tasks[on], new[on]]).all():
+    if (old[~on] >= 0).any() or not np.isfinite(g.value[np.flatnonzero(on), new[on]]).all():
         return False
-    before, after = _load(g, old, tasks), _load(g, new, tasks)
+    before, after = _load(g, old), _load(g, new)
     A = g.value.shape[1]
     count = np.bincount(new[on], minlength=A)
     grew = count > np.bincount(old[old >= 0], minlength=A)
@@ -210,6 +209,7 @@ def _better(g: Dense, old: np.ndarray, new: np.ndarray, tasks: np.ndarray) -> bo
     return plan_value(g, new) > plan_value(g, old) + EPS
 
 
-def _load(g: Dense, a: np.ndarray, tasks: np.ndarray) -> np.ndarray:
+def _load(g: Dense, a: np.ndarray) -> np.ndarray:
+    """Each agent's hours under plan `a`."""
     on = a >= 0
-    return np.bincount(a[on], weights=g.weight[tasks[on], a[on]], minlength=g.value.shape[1])
+    return np.bincount(a[on], weights=g.weight[np.flatnonzero(on), a[on]], minlength=g.value.shape[1])

@@ -31,6 +31,9 @@ from .problem import ProblemData
 
 # Knapsack tables: at most this many cells (candidate tasks x capacity) per iteration.
 MAX_TABLE = 4_000_000
+# Elementary operations per second of the search on the reference machine (about 2e8 on
+# chu1997 d20100 and gap12-0); callers turn seconds into a deterministic work budget.
+WORK_PER_SECOND = 2e8
 EPS = 1e-9
 
 
@@ -56,7 +59,6 @@ def applicable(d: ProblemData) -> bool:
 def search(
     g: Dense,
     must: np.ndarray,
-    start: np.ndarray | None,
     *,
     work_budget: float,
     wall_time: float,
@@ -66,7 +68,8 @@ def search(
 ) -> tuple[np.ndarray | None, float, LagrangianStats]:
     """Subgradient on the task prices with a plan built and polished at every iteration.
     Returns the best plan (agent per task; None if none was built), its value and the stats
-    (with the bound). `must` marks tasks that must be assigned (their prices may be negative).
+    (with the bound). `must` marks tasks that must be assigned (their prices may be negative);
+    tasks that may not move stay where `g.fixed_at` holds them.
     The search ends when `work_budget` (elementary operations) or `wall_time` is spent, when
     the best plan meets the bound, or, once there is a plan, when no better one came for
     `patience` iterations and twice as many as it took to find the last one."""
@@ -75,8 +78,6 @@ def search(
     rng = np.random.default_rng(seed)
     T, A = g.value.shape
     best_plan, best_value = None, -np.inf
-    if start is not None:
-        best_plan, best_value = start.copy(), plan_value(g, start)
     # Start prices: each task's second-best value (its best, if it has one candidate).
     ordered = np.sort(np.where(np.isfinite(g.value), g.value, -np.inf), axis=1)
     price = np.where(np.isfinite(ordered[:, -2]), ordered[:, -2], ordered[:, -1]) if A > 1 else ordered[:, -1]
@@ -85,6 +86,12 @@ def search(
     step, stall, best_bound = 2.0, 0, np.inf
     candidates = [np.flatnonzero(np.isfinite(g.value[:, i]) & g.movable) for i in range(A)]
     fixed = ~g.movable
+    # the tasks that stay: their value counts in every bound, their hours come off the room
+    held = np.flatnonzero(g.fixed_at >= 0)
+    fixed_value = float(g.value[held, g.fixed_at[held]].sum())
+    room = g.capacity - np.bincount(
+        g.fixed_at[held], weights=g.weight[held, g.fixed_at[held]], minlength=A
+    ).astype(np.int64)
     last = 0  # the iteration of the last better plan
     while stats.work < work_budget:
         if best_plan is not None and stats.iterations - last > max(patience, 2 * last):
@@ -98,9 +105,9 @@ def search(
             break
         stats.iterations += 1
         take = np.zeros((T, A), dtype=bool)
-        bound = float(price[g.movable].sum()) + _fixed_value(g, start, fixed)
+        bound = float(price[g.movable].sum()) + fixed_value
         for i in range(A):
-            ks, chosen, cells = _knapsack(g, i, candidates[i], price, _room(g, i, start, fixed))
+            ks, chosen, cells = _knapsack(g, i, candidates[i], price, int(room[i]))
             bound += ks
             take[chosen, i] = True
             stats.work += cells
@@ -110,7 +117,7 @@ def search(
             stall += 1
             if stall >= 15:
                 step, stall = max(step / 2, 0.02), 0
-        plan = _repair(g, take, must, start, fixed)
+        plan = _repair(g, take, must)
         if plan is not None:
             stats.plans += 1
             plan, chain_stats = descend(g, plan, max_len=max_len)
@@ -133,23 +140,6 @@ def search(
     stats.bound = best_bound
     stats.seconds = time.perf_counter() - started
     return best_plan, best_value, stats
-
-
-def _fixed_value(g: Dense, start: np.ndarray | None, fixed: np.ndarray) -> float:
-    """Value of the pinned tasks, which stay where they are."""
-    if start is None or not fixed.any():
-        return 0.0
-    on = fixed & (start >= 0)
-    return float(g.value[np.flatnonzero(on), start[on]].sum())
-
-
-def _room(g: Dense, agent: int, start: np.ndarray | None, fixed: np.ndarray) -> int:
-    """The agent's capacity less the hours of its pinned tasks."""
-    room = int(g.capacity[agent])
-    if start is not None and fixed.any():
-        mine = fixed & (start == agent)
-        room -= int(g.weight[mine, agent].sum())
-    return room
 
 
 def _knapsack(
@@ -185,19 +175,15 @@ def _knapsack(
     return value, cand[picked], float(len(use) * (room + 1))
 
 
-def _repair(
-    g: Dense, take: np.ndarray, must: np.ndarray, start: np.ndarray | None, fixed: np.ndarray
-) -> np.ndarray | None:
+def _repair(g: Dense, take: np.ndarray, must: np.ndarray) -> np.ndarray | None:
     """A plan from the knapsacks: a task taken by several agents goes to the one it is worth
     most to; agents over their task slots drop their least valuable; the tasks left are placed
     by regret (must-assign first, then by value where they fit). None if a must-assign task
     fits nowhere."""
     T, A = g.value.shape
-    plan = np.full(T, -1, dtype=np.int64)
-    if start is not None:
-        plan[fixed] = start[fixed]
-    scored = np.where(take, g.value, -np.inf)
-    best = np.argmax(scored, axis=1)
+    fixed = ~g.movable
+    plan = np.where(fixed, g.fixed_at, -1)
+    best = np.argmax(np.where(take, g.value, -np.inf), axis=1)
     taken = take.any(axis=1) & ~fixed
     plan[taken] = best[taken]
     on = plan >= 0
@@ -207,12 +193,11 @@ def _repair(
         drop = mine[np.argsort(g.value[mine, i], kind="stable")[: count[i] - g.slots[i]]]
         plan[drop] = -1
     on = plan >= 0
-    tasks = np.flatnonzero(on)
-    load = np.bincount(plan[on], weights=g.weight[tasks, plan[on]], minlength=A).astype(np.int64)
+    load = np.bincount(plan[on], weights=g.weight[np.flatnonzero(on), plan[on]], minlength=A).astype(np.int64)
     count = np.bincount(plan[on], minlength=A)
     left = np.flatnonzero((plan < 0) & g.movable)
-    # must-assign tasks by regret, then the optional ones while they add value
-    for group in (left[must[left]], left[~must[left]]):
+    # must-assign tasks by regret, then the optional ones by value while they add some
+    for group, by_regret in ((left[must[left]], True), (left[~must[left]], False)):
         pending = list(group.tolist())
         while pending:
             idx = np.array(pending)
@@ -220,15 +205,16 @@ def _repair(
             val = np.where(fits, g.value[idx], -np.inf)
             order = np.sort(val, axis=1)
             top = order[:, -1]
-            second = order[:, -2] if A > 1 else np.full(len(idx), -np.inf)
-            with np.errstate(invalid="ignore"):
-                regret = np.where(np.isfinite(second), top - second, np.inf)
-            if not must[idx[0]]:
-                regret = np.where(top > EPS, top, -np.inf)
-            k = int(np.argmax(regret))
+            if by_regret:
+                second = order[:, -2] if A > 1 else np.full(len(idx), -np.inf)
+                with np.errstate(invalid="ignore"):
+                    urgency = np.where(np.isfinite(second), top - second, np.inf)
+            else:
+                urgency = np.where(top > EPS, top, -np.inf)
+            k = int(np.argmax(urgency))
             t = int(idx[k])
-            if not np.isfinite(top[k]) or (not must[t] and top[k] <= EPS):
-                if must[t]:
+            if not np.isfinite(top[k]) or (not by_regret and top[k] <= EPS):
+                if by_regret:
                     return None
                 break
             i = int(np.argmax(val[k]))

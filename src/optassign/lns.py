@@ -98,10 +98,10 @@ class Neighbourhoods:
         perm = self.rng.permutation(self.agents)
         return perm[np.argsort(-want[perm], kind="stable")]
 
-    def next(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        """(tasks, agent mask, how many of the tasks are free to move). The tasks are those the
-        group holds, then the open ones it could take, then its pinned ones; a sub-problem must
-        keep every task the group holds, so only the open ones may be left out."""
+    def next(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The next group's tasks and agent mask. The tasks are those the group holds, then the
+        open ones it could take, then its pinned ones; a sub-problem must keep every task the
+        group holds, so only the open ones may be left out."""
         d, tc = self.d, self.d.task_cand
         while True:
             while self.cursor < len(self.order) and self.covered[self.order[self.cursor]]:
@@ -112,7 +112,7 @@ class Neighbourhoods:
             self.cursor = 0
             self.order = self._sweep_order(assign)
             if len(self.order) == 0:
-                return np.zeros(0, dtype=np.int64), np.zeros(d.n_agents, bool), 0
+                return np.zeros(0, dtype=np.int64), np.zeros(d.n_agents, bool)
         seed_agent = self.order[self.cursor]
         shared = tc.row[self.by_agent[self.a_ptr[seed_agent] : self.a_ptr[seed_agent + 1]]]
         mates = (
@@ -133,9 +133,8 @@ class Neighbourhoods:
         waiting = np.flatnonzero(reach & (assign < 0) & ~d.pinned)
         if len(waiting) > self.max_waiting:  # the most urgent open work the group could take
             waiting = waiting[np.argsort(-d.priority[waiting], kind="stable")[: self.max_waiting]]
-        free = np.concatenate([mine, np.sort(waiting)])
         pinned_here = np.flatnonzero(d.pinned & held)
-        return np.concatenate([free, pinned_here]), group, len(free)
+        return np.concatenate([mine, np.sort(waiting), pinned_here]), group
 
 
 def _sub_policy(policy: Policy) -> Policy:
@@ -173,7 +172,7 @@ def _sweep(
         left = wall_time - (time.perf_counter() - started)
         if left <= 0:
             break
-        tasks, group, _ = hoods.next(assign)
+        tasks, group = hoods.next(assign)
         if len(tasks) == 0:
             if not group.any():
                 break
@@ -266,9 +265,8 @@ def chain_sweep(
         members = np.flatnonzero(group)
         # owners' hours are already off the sub-problem's capacities
         g = dense(sub, coef, np.full(sub.n_customers, -1, np.int32), agents=members)
-        column = np.full(d.n_agents, -1)
-        column[members] = np.arange(len(members))
-        local = np.where(assign[tasks] >= 0, column[np.maximum(assign[tasks], 0)], -1)
+        # every assigned task here is held by a member: its column is its agent's rank
+        local = np.where(assign[tasks] >= 0, np.searchsorted(members, assign[tasks]), -1)
         new, cst = descend(g, local)
         stats.neighbourhoods += 1
         stats.deterministic_time += cst.work + 100.0 * len(d.task_cand)

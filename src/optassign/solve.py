@@ -4,6 +4,7 @@ hints it with a constructive plan, and solves the policy's lexicographic stages 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -42,10 +43,8 @@ PRUNE_K = 6
 LP_SHARE = 0.4
 LARGE_LP_SHARE = 0.75
 # Share of the time limit the Lagrangian knapsack search may take on problems it applies to
-# (knapsack.applicable), and its deterministic work per second (measured on the reference
-# machine: about 2e8 elementary operations per second on chu1997 d20100 and gap12-0).
+# (knapsack.applicable).
 LAGRANGIAN_SHARE = 0.4
-WORK_PER_SECOND = 2e8
 # Share of the time limit for ejection chains on problems too large for one dense search.
 CHAIN_SHARE = 0.3
 # Models with more pairs than this are searched by neighbourhoods rather than whole.
@@ -152,6 +151,8 @@ def solve_problem(
         "owner_pairs": len(data.owner_cand),
     }
     primary = primary_terms(policy)
+    # points per task pair on the primary terms, for the knapsack search and the chains
+    pair_values = functools.cache(lambda: pair_coefficients(data, policy, primary)[0])
     if relaxation is not None:
         stats.update(lp_status=f"given ({relaxation.status})", lp_bound=round(relaxation.bound, 6))
     elif lp and len(data.task_cand):
@@ -162,7 +163,7 @@ def solve_problem(
     lag_bound = np.inf
     if lagrangian and hint is None and knapsack.applicable(data):
         report(Progress("Lagrangian knapsacks", elapsed()))
-        lag, lag_bound = _lagrangian(data, policy, primary, time_limit, seed, deterministic, stats)
+        lag, lag_bound = _lagrangian(data, pair_values(), time_limit, seed, deterministic, stats)
 
     pairs = len(data.task_cand) + len(data.owner_cand)
     k = prune if prune is not None else (PRUNE_K if pairs > PRUNE_ABOVE else 0)
@@ -195,7 +196,9 @@ def solve_problem(
     ) -> Result:
         if chain_time > 0 and status.has_solution:
             report(Progress("ejection chains", elapsed()))
-            (assign, owner), better = _chains(data, policy, primary, assign, owner, chain_time, seed, stats)
+            (assign, owner), better = _chains(
+                data, policy, primary, pair_values, assign, owner, chain_time, seed, stats
+            )
             if better:
                 status = SolveStatus.FEASIBLE  # the search's optimum was not the optimum
                 stages = _rescored(data, policy, stages, assign, owner, status)
@@ -451,21 +454,22 @@ def _chains(
     data: ProblemData,
     policy: Policy,
     primary: list[str],
+    pair_values: Callable[[], np.ndarray],
     assign: np.ndarray,
     owner: np.ndarray,
     seconds: float,
     seed: int,
     stats: dict,
 ) -> tuple[tuple[np.ndarray, np.ndarray], bool]:
-    """The plan polished by ejection chains on the primary pair terms, if that scores better
-    on all primary terms (balance included); whether it did. One dense search where the
-    problem fits (chains.py), else neighbourhood by neighbourhood (lns.chain_sweep)."""
+    """The plan polished by ejection chains on the primary pair terms (`pair_values`), if
+    that scores better on all primary terms (balance included); whether it did. One dense
+    search where the problem fits (chains.py), else neighbourhood by neighbourhood
+    (lns.chain_sweep, which values each neighbourhood's pairs itself)."""
     t0 = time.perf_counter()
     value = _value(data, policy, primary, assign, owner)
     budget = seconds * CHAIN_WORK_PER_SECOND
     if fits_dense(data):
-        coef, _ = pair_coefficients(data, policy, primary)
-        new, cst = chain_exchange(data, coef, assign, owner, max_work=budget)
+        new, cst = chain_exchange(data, pair_values(), assign, owner, max_work=budget)
         applied = cst.chains
     else:  # too large for one dense search: neighbourhood by neighbourhood
         new, sweep = chain_sweep(
@@ -544,16 +548,15 @@ def _best_start(
 
 def _lagrangian(
     data: ProblemData,
-    policy: Policy,
-    primary: list[str],
+    coef: np.ndarray,
     time_limit: float,
     seed: int,
     deterministic: bool,
     stats: dict,
 ) -> tuple[tuple[np.ndarray, np.ndarray] | None, float]:
-    """The Lagrangian knapsacks' best plan (owners as in force) and bound, within
-    LAGRANGIAN_SHARE of the time: as deterministic work, or wall-clock seconds."""
-    coef, _ = pair_coefficients(data, policy, primary)
+    """The Lagrangian knapsacks' best plan on the pair values `coef` (owners as in force) and
+    their bound, within LAGRANGIAN_SHARE of the time: as deterministic work, or wall-clock
+    seconds."""
     owner = data.owner.astype(np.int32, copy=True)
     g = dense(data, coef, owner)
     must = data.must_assign if data.must_assign is not None else np.zeros(data.n_tasks, dtype=bool)
@@ -561,8 +564,7 @@ def _lagrangian(
     plan, _value_, lst = knapsack.search(
         g,
         must,
-        None,
-        work_budget=seconds * WORK_PER_SECOND if deterministic else np.inf,
+        work_budget=seconds * knapsack.WORK_PER_SECOND if deterministic else np.inf,
         wall_time=seconds,
         seed=seed,
     )
