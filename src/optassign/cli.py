@@ -154,6 +154,13 @@ def solve(
             help="reproducible plans (default), or wall-clock search: not reproducible, often better",
         ),
     ] = True,
+    decompose: Annotated[
+        bool,
+        typer.Option(
+            "--decompose/--whole",
+            help="solve independent parts of the batch (no shared agents) one by one (default), or whole",
+        ),
+    ] = True,
     formats: Annotated[
         list[ExportFormat] | None,
         typer.Option("--format", help="also write parquet / xlsx (repeatable; csv is always written)"),
@@ -173,6 +180,7 @@ def solve(
         seed=seed,
         progress=LiveProgress(err, quiet),
         deterministic=deterministic,
+        decompose=decompose,
         **params,
     )
     target = out or Path("plans") / scenario.resolve().name

@@ -17,6 +17,7 @@ from . import knapsack
 from .chains import WORK_PER_SECOND as CHAIN_WORK_PER_SECOND
 from .chains import chain_exchange, dense, fits_dense
 from .cpsat_params import apply_params, check_params
+from .decompose import Part, local_plan, merge, restrict, split
 from .ejection import insert_with_ejection
 from .greedy import greedy_plan
 from .lns import chain_sweep, improve
@@ -115,6 +116,7 @@ def solve_problem(
     deterministic: bool = True,
     relaxation: Relaxation | None = None,
     lagrangian: bool = True,
+    decompose: bool = True,
     **params,
 ) -> Result:
     """Solve to the best plan found within `time_limit` seconds.
@@ -140,11 +142,23 @@ def solve_problem(
 
     `relaxation` skips step 1 with one computed before: it must bound this problem over the
     same candidate pairs (a handover's second pass passes its first pass's, raised by
-    `relax.raised`). The one used is returned in `Result.relaxation`."""
+    `relax.raised`). The one used is returned in `Result.relaxation`.
+
+    A problem whose candidate graph falls apart into independent parts of some size
+    (decompose.py) is solved part by part, each as above; `decompose=False` solves it whole."""
     started = time.perf_counter()
     params = check_params(params)
     workers = workers or default_workers()
     report = progress or (lambda _p: None)
+    if decompose and data.move_budget is None and relaxation is None:
+        parts, n_components = split(data)
+        if len(parts) > 1:
+            options = dict(
+                seed=seed, log=log, lp=lp, prune=prune, deterministic=deterministic, lagrangian=lagrangian
+            )
+            return _solve_parts(
+                data, policy, parts, n_components, time_limit, workers, hint, report, started, options, params
+            )
     elapsed = lambda: time.perf_counter() - started  # noqa: E731
     stats: dict[str, float | int | str] = {
         "task_pairs": len(data.task_cand),
@@ -290,13 +304,7 @@ def solve_problem(
         )
     if not stage_results:  # nothing to decide: no pairs and no weights
         stage_results.append(StageResult([], SolveStatus.OPTIMAL, 0.0, 0.0, 0.0))
-    statuses = [r.status for r in stage_results]
-    if all(st == SolveStatus.OPTIMAL for st in statuses):
-        status = SolveStatus.OPTIMAL
-    elif all(st.has_solution for st in statuses):
-        status = SolveStatus.FEASIBLE
-    else:
-        status = next(st for st in statuses if not st.has_solution)
+    status = _overall([r.status for r in stage_results])
     first = stage_results[0]
     # Bounds valid for the whole problem: CP-SAT's only over an unpruned model, the LP
     # relaxation's and the Lagrangian knapsacks' always.
@@ -315,6 +323,140 @@ def solve_problem(
         stage_results[0] = StageResult(first.terms, first.status, first.objective, bound, first.seconds)
     assign, owner = model.plan_of_values(values)
     return finish(status, stage_results, assign, owner)
+
+
+def _solve_parts(
+    data: ProblemData,
+    policy: Policy,
+    parts: list[Part],
+    n_components: int,
+    time_limit: float,
+    workers: int,
+    hint: tuple[np.ndarray, np.ndarray] | None,
+    report: ProgressFn,
+    started: float,
+    options: dict,
+    params: dict,
+) -> Result:
+    """Each part solved as a problem of its own, largest first, with every worker, and the plans
+    merged. A part's time limit is its share of the candidate pairs, so that together they take
+    the time left; each part is reproducible on its own (same inputs, seed and workers), so the
+    merged plan is too. (Parts side by side, one worker each, did worse on 2 cores: in threads
+    the relaxations and chains contend for the interpreter, in processes one CP-SAT worker per
+    part searches less well than two; benchmarks/README.md has the figures.)"""
+    elapsed = lambda: time.perf_counter() - started  # noqa: E731
+    available = max(0.0, time_limit - elapsed())
+    total = sum(p.pairs for p in parts)
+    results = []
+    for i, part in enumerate(parts):
+        phase = f"part {i + 1}/{len(parts)}"
+
+        def relay(p: Progress, phase: str = phase) -> None:
+            report(Progress(f"{phase}: {p.phase}", elapsed()))
+
+        results.append(
+            solve_problem(
+                restrict(data, part),
+                policy,
+                time_limit=max(0.1, available * part.pairs / total),
+                workers=workers,
+                hint=local_plan(data, part, *hint) if hint is not None else None,
+                progress=relay,
+                decompose=False,
+                **options,
+                **params,
+            )
+        )
+    assign, owner = merge(data, parts, [(r.assign, r.owner) for r in results])
+    stages = _merged_stages(data, policy, results, assign, owner)
+    status = _overall([r.status for r in stages])
+    stats: dict[str, float | int | str] = {
+        "task_pairs": len(data.task_cand),
+        "owner_pairs": len(data.owner_cand),
+        "decomposition_components": n_components,
+        "decomposition_parts": len(parts),
+    }
+    for i, (part, r) in enumerate(zip(parts, results, strict=True)):
+        stats.update(
+            {
+                f"part{i + 1}_tasks": len(part.tasks),
+                f"part{i + 1}_agents": len(part.agents),
+                f"part{i + 1}_pairs": part.pairs,
+                f"part{i + 1}_status": r.status.value,
+                f"part{i + 1}_gap": round(r.gap, 6),
+                f"part{i + 1}_seconds": round(r.runtime, 3),
+                f"part{i + 1}_stopped_by": str(r.statistics.get("stage1_stopped_by", "-")),
+            }
+        )
+    relaxation = _merged_relaxation(data, parts, results)
+    run_info = (elapsed(), stats, options["seed"], workers, time_limit, relaxation)
+    return _result(data, policy, status, stages, assign, owner, *run_info)
+
+
+def _overall(statuses: list[SolveStatus]) -> SolveStatus:
+    """A solve's status from its stages': optimal if all are, else feasible if all have a
+    plan, else the first failure."""
+    if all(st == SolveStatus.OPTIMAL for st in statuses):
+        return SolveStatus.OPTIMAL
+    if all(st.has_solution for st in statuses):
+        return SolveStatus.FEASIBLE
+    return next(st for st in statuses if not st.has_solution)
+
+
+def _merged_stages(
+    data: ProblemData, policy: Policy, results: list[Result], assign: np.ndarray, owner: np.ndarray
+) -> list[StageResult]:
+    """The whole problem's stages from its parts': each stage's value recomputed on the merged
+    plan, its bound the sum of the parts' (the first stage's also no more than the sum of their
+    relaxations' bounds). The balance term measures the whole batch, once, where the parts
+    count it once each: a stage with it gets `balance_weight` points of slack per part beyond
+    the first (each part's measure is at most 1), and is optimal only if its value meets that
+    bound."""
+    active = [t for t in TERMS if any(t in st.terms for r in results for st in r.stages)]
+    slack = policy.balance_weight * (len(results) - 1) if policy.balance != "none" else 0.0
+    out = []
+    for k, terms in enumerate(stage_plan(policy, active)):
+        mine = [next((st for st in r.stages if st.terms and st.terms[0] in terms), None) for r in results]
+        failing = next((st.status for st in mine if st is not None and not st.status.has_solution), None)
+        bound = sum(st.best_bound for st in mine if st is not None) + (slack if "balance" in terms else 0.0)
+        if k == 0 and all(r.relaxation is not None for r in results):
+            bound = min(bound, sum(r.relaxation.bound for r in results))  # type: ignore[union-attr]
+        if failing is not None:
+            out.append(StageResult(terms, failing, float("nan"), bound, 0.0))
+            continue
+        value = _value(data, policy, terms, assign, owner)
+        proven = all(st is None or st.status == SolveStatus.OPTIMAL for st in mine)
+        proven = proven and value >= bound - 1e-6 * max(1.0, abs(bound))
+        seconds = max((st.seconds for st in mine if st is not None), default=0.0)
+        out.append(
+            StageResult(terms, SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE, value, bound, seconds)
+        )
+    return out or [StageResult([], SolveStatus.OPTIMAL, 0.0, 0.0, 0.0)]
+
+
+def _merged_relaxation(data: ProblemData, parts: list[Part], results: list[Result]) -> Relaxation | None:
+    """The parts' relaxations as one over the whole problem's pairs (every pair is in exactly
+    one part): values and reduced costs put back in place, bounds added up."""
+    lps = [r.relaxation for r in results]
+    if any(lp is None for lp in lps):
+        return None
+    x, rc = np.zeros(len(data.task_cand)), np.zeros(len(data.task_cand))
+    o, rc_o = np.zeros(len(data.owner_cand)), np.zeros(len(data.owner_cand))
+    for part, lp in zip(parts, lps, strict=True):
+        x[part.task_pairs], rc[part.task_pairs] = lp.x, lp.reduced_cost
+        o[part.owner_pairs], rc_o[part.owner_pairs] = lp.o, lp.owner_reduced_cost
+    status = next((lp.status for lp in lps if lp.status != "optimal"), "optimal")
+    return Relaxation(
+        bound=sum(lp.bound for lp in lps),
+        x=x,
+        o=o,
+        reduced_cost=rc,
+        owner_reduced_cost=rc_o,
+        seconds=sum(lp.seconds for lp in lps),
+        rounds=sum(lp.rounds for lp in lps),
+        columns=sum(lp.columns for lp in lps),
+        status=status,
+    )
 
 
 def _result(
