@@ -2,6 +2,11 @@
 by the CLI (read CSV -> plan folder), against the least-loaded routing rule.
 
     .venv/bin/python benchmarks/crm.py [--sizes 1000,10000,100000] [--time-limit S] [--out DIR]
+    .venv/bin/python benchmarks/crm.py --profile regional [--whole]
+
+`--profile regional` generates batches whose agents each cover one region and whose tasks all
+name one (no floaters, no multi-region staff): the candidate graph falls apart by region, and
+the engine solves it part by part (`--whole`: as one problem, for comparison).
 
 For each size: wall time of `optassign solve` end to end, its peak RSS, the plan's objective,
 bound and gap (summary.json), hard-rule violations found by the independent checker of
@@ -22,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import optassign
-from optassign.generate import generate_scenario
+from optassign.generate import Profile, generate_scenario
 from optassign.greedy import greedy_plan
 from optassign.model import evaluate
 from optassign.problem import build_problem
@@ -39,7 +44,15 @@ SIZES = {
 }
 
 
-def run_cli(scenario: Path, out: Path, time_limit: float, workers: int) -> tuple[float, float]:
+PROFILES = {
+    "default": Profile(),
+    "regional": Profile(floater_share=0.0, multi_region=(0.0, 0.0), empty_region_share=0.0),
+}
+
+
+def run_cli(
+    scenario: Path, out: Path, time_limit: float, workers: int, extra: tuple[str, ...] = ()
+) -> tuple[float, float]:
     """Wall seconds and peak RSS (GB) of one `optassign solve` in its own process."""
     cmd = [
         sys.executable,
@@ -54,6 +67,7 @@ def run_cli(scenario: Path, out: Path, time_limit: float, workers: int) -> tuple
         "--workers",
         str(workers),
         "--quiet",
+        *extra,
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
@@ -77,16 +91,30 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--work", type=Path, default=HERE / "work")
     ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="default")
+    ap.add_argument("--whole", action="store_true", help="solve without splitting into parts")
     args = ap.parse_args()
+    tag = "" if args.profile == "default" else f"_{args.profile}"
+    tag += "_whole" if args.whole else ""
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
         agents, regions, skills, limit = SIZES[size]
         limit = args.time_limit or limit
-        scenario = args.work / f"crm_{size}"
+        prefix = "crm" if args.profile == "default" else f"crm_{args.profile}"
+        scenario = args.work / f"{prefix}_{size}"
         if not scenario.exists():
-            generate_scenario(scenario, tasks=size, agents=agents, regions=regions, skills=skills, seed=1)
-        plan_dir = args.work / f"plan_{size}"
-        wall, rss = run_cli(scenario, plan_dir, limit, args.workers)
+            generate_scenario(
+                scenario,
+                tasks=size,
+                agents=agents,
+                regions=regions,
+                skills=skills,
+                seed=1,
+                profile=PROFILES[args.profile],
+            )
+        plan_dir = args.work / f"plan{tag}_{size}"
+        extra = ("--whole",) if args.whole else ()
+        wall, rss = run_cli(scenario, plan_dir, limit, args.workers, extra)
         summary = json.loads((plan_dir / "summary.json").read_text())
         sc = optassign.load_scenario(scenario)
         data = build_problem(sc)
@@ -116,6 +144,7 @@ def main() -> None:
             "violations": len(check_plan(scenario, plan_dir)),
             "start": summary["statistics"].get("start"),
             "search": summary["statistics"].get("search", "cp-sat"),
+            "parts": summary["statistics"].get("decomposition_parts", 1),
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -123,8 +152,8 @@ def main() -> None:
     import pandas as pd
 
     frame = pd.DataFrame(rows)
-    frame.to_csv(args.out / "crm.csv", index=False)
-    (args.out / "crm.md").write_text(
+    frame.to_csv(args.out / f"crm{tag}.csv", index=False)
+    (args.out / f"crm{tag}.md").write_text(
         frame.to_markdown(index=False) if _has_tabulate() else frame.to_string(index=False)
     )
     print(frame.to_string(index=False))

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/run.py [--quick]
 
---quick runs the small sizes only (cattrysse1994, the 1,000 / 10,000-task batches and the
-handover on the 10,000-task one)."""
+--quick runs the small sizes only (cattrysse1994, the 1,000 / 10,000-task batches, the
+10,000-task regional batch and the handover on the 10,000-task one)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> None:
     quick = "--quick" in sys.argv[1:]
+    sizes = "10000" if quick else "10000,100000"
     runs = [
         [sys.executable, str(HERE / "gap.py"), "--set", "cattrysse1994" if quick else "all"],
         [sys.executable, str(HERE / "crm.py"), "--sizes", "1000,10000" if quick else "1000,10000,100000"],
+        # batches that fall apart by region: part by part, and whole for comparison
+        *(
+            [sys.executable, str(HERE / "crm.py"), "--profile", "regional", "--sizes", sizes, *whole]
+            for whole in ([], ["--whole"])
+        ),
         # after crm.py: its solved plan is the plan in force
         [sys.executable, str(HERE / "handover.py")]
         + (["--tasks", "10000", "--time-limit", "10", "--resolve-limit", "20"] if quick else []),
