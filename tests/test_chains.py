@@ -31,6 +31,15 @@ def gap_dense(costs, weights, capacities) -> tuple[Dense, np.ndarray]:
     return dense(d, coef, NO_OWNER), coef
 
 
+def random_gap(rng: np.random.Generator, A: int, T: int, tightness: float) -> Dense:
+    """A small random GAP instance: costs fall as weights rise, capacities `tightness` of an
+    even share of the weights (at least the heaviest item)."""
+    w = rng.integers(1, 10, size=(A, T))
+    c = 20 - w + rng.integers(-2, 3, size=(A, T))
+    cap = np.maximum((tightness * w.sum(axis=1) / A).astype(np.int64), w.max(axis=1))
+    return gap_dense(c, w, cap)[0]
+
+
 def feasible(g: Dense, a: np.ndarray) -> bool:
     on = a >= 0
     t = np.flatnonzero(on)
@@ -127,28 +136,29 @@ def test_random_chains_stay_feasible_and_gain_what_they_report(seed):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_lagrangian_bound_holds_and_its_plans_are_feasible(seed):
-    rng = np.random.default_rng(100 + seed)
-    A, T = 3, 7
-    w = rng.integers(1, 10, size=(A, T))
-    c = 20 - w + rng.integers(-2, 3, size=(A, T))
-    cap = np.maximum((0.85 * w.sum(axis=1) / A).astype(np.int64), w.max(axis=1))
-    g, _ = gap_dense(c, w, cap)
+    T = 7
+    g = random_gap(np.random.default_rng(100 + seed), 3, T, 0.85)
     optimum = brute_force(g)
     must = np.ones(T, dtype=bool)
-    plan, value, stats = search(g, must, work_budget=np.inf, wall_time=30.0, seed=seed)
+    pool, stats = search(g, must, work_budget=np.inf, wall_time=30.0, seed=seed)
     assert stats.bound >= optimum - 1e-6  # an upper bound on the (maximised) value
     if np.isfinite(optimum):
-        assert plan is not None and feasible(g, plan) and (plan >= 0).all()
+        assert pool
+    for value, plan in pool:  # distinct feasible plans, best first, each valued right
+        assert feasible(g, plan) and (plan >= 0).all()
         assert value == pytest.approx(plan_value(g, plan)) and value <= optimum + 1e-9
+    assert [v for v, _ in pool] == sorted((v for v, _ in pool), reverse=True)
+    assert len({p.tobytes() for _, p in pool}) == len(pool)
     # deterministic for a seed and a work budget
-    again = search(g, must, work_budget=np.inf, wall_time=30.0, seed=seed)
-    assert (again[0] is None and plan is None) or (again[0] == plan).all()
+    again, _ = search(g, must, work_budget=np.inf, wall_time=30.0, seed=seed)
+    assert len(again) == len(pool) and all((p == q).all() for (_, p), (_, q) in zip(again, pool, strict=True))
 
 
 def test_gap_instance_reaches_its_optimum_and_a_bound_tighter_than_the_lp():
     # 2 agents x 3 items from test_gap.py's tiny instance (optimum 12, LP bound 11.5 there)
     g, _ = gap_dense([[4, 1, 9], [2, 6, 3]], [[2, 3, 5], [3, 2, 2]], [5, 4])
-    plan, value, stats = search(g, np.ones(3, bool), work_budget=np.inf, wall_time=10.0)
+    pool, stats = search(g, np.ones(3, bool), work_budget=np.inf, wall_time=10.0)
+    value = pool[0][0]
     assert -value == -brute_force(g)
     assert -stats.bound <= -value
 

@@ -12,8 +12,9 @@ none does.
 Each iteration's knapsacks are also nearly a plan: a task several agents took goes to the one
 it is worth most to, tasks nobody took are placed by regret (the largest loss if not placed
 on its best agent first), and ejection chains (chains.py) polish the result. Across hundreds
-of price vectors this gives many different good plans: on chu1997 type D it reaches 0.2-0.6%
-above the best known in seconds, where CP-SAT alone stalls near 0.6-1%.
+of price vectors this gives many different good plans: on chu1997 type D it reaches 0.2-0.8%
+above the best known in seconds, where CP-SAT alone stalls near 0.6-1%. The best distinct ones
+are returned as an elite pool, which path relinking (relink.py) then combines.
 
 Applies when task pairs are the whole first-stage objective over a dense problem (no owner
 pairs to decide, `chains.fits_dense`) and capacities are small enough for the knapsack table.
@@ -32,8 +33,9 @@ from .problem import ProblemData
 # Knapsack tables: at most this many cells (candidate tasks x capacity) per iteration.
 MAX_TABLE = 4_000_000
 # Elementary operations per second of the search on the reference machine (about 2e8 on
-# chu1997 d20100 and gap12-0); callers turn seconds into a deterministic work budget.
-WORK_PER_SECOND = 2e8
+# chu1997 d20100 and gap12-0, 3e8 on d10200); callers turn seconds into a deterministic work
+# budget, set a little under that so that the budget, not the wall clock, ends the search.
+WORK_PER_SECOND = 1.8e8
 EPS = 1e-9
 
 
@@ -65,11 +67,12 @@ def search(
     seed: int = 0,
     max_len: int = 5,
     patience: int = 200,
-) -> tuple[np.ndarray | None, float, LagrangianStats]:
+    elite: int = 12,
+) -> tuple[list[tuple[float, np.ndarray]], LagrangianStats]:
     """Subgradient on the task prices with a plan built and polished at every iteration.
-    Returns the best plan (agent per task; None if none was built), its value and the stats
-    (with the bound). `must` marks tasks that must be assigned (their prices may be negative);
-    tasks that may not move stay where `g.fixed_at` holds them.
+    Returns the `elite` best distinct plans as (value, agent per task), best first (empty if
+    none was built), and the stats (with the bound). `must` marks tasks that must be assigned
+    (their prices may be negative); tasks that may not move stay where `g.fixed_at` holds them.
     The search ends when `work_budget` (elementary operations) or `wall_time` is spent, when
     the best plan meets the bound, or, once there is a plan, when no better one came for
     `patience` iterations and twice as many as it took to find the last one."""
@@ -77,7 +80,8 @@ def search(
     stats = LagrangianStats()
     rng = np.random.default_rng(seed)
     T, A = g.value.shape
-    best_plan, best_value = None, -np.inf
+    pool: list[tuple[float, np.ndarray]] = []
+    best_value = -np.inf
     # Start prices: each task's second-best value (its best, if it has one candidate).
     ordered = np.sort(np.where(np.isfinite(g.value), g.value, -np.inf), axis=1)
     price = np.where(np.isfinite(ordered[:, -2]), ordered[:, -2], ordered[:, -1]) if A > 1 else ordered[:, -1]
@@ -94,7 +98,7 @@ def search(
     ).astype(np.int64)
     last = 0  # the iteration of the last better plan
     while stats.work < work_budget:
-        if best_plan is not None and stats.iterations - last > max(patience, 2 * last):
+        if pool and stats.iterations - last > max(patience, 2 * last):
             stats.stopped_by = "no better plan"
             break
         if best_value >= best_bound - 1e-6 * max(1.0, abs(best_bound)):
@@ -124,9 +128,10 @@ def search(
             stats.work += chain_stats.work
             value = plan_value(g, plan)
             if value > best_value + EPS:
-                best_plan, best_value = plan, value
+                best_value = value
                 stats.improved += 1
                 last = stats.iterations
+            _keep(pool, value, plan, elite)
         # subgradient: a task taken by no agent gets cheaper, by several dearer
         sub = 1 - take.sum(axis=1)
         sub[fixed] = 0
@@ -139,7 +144,18 @@ def search(
         price = np.where(must, price, np.maximum(price, 0.0))
     stats.bound = best_bound
     stats.seconds = time.perf_counter() - started
-    return best_plan, best_value, stats
+    return pool, stats
+
+
+def _keep(pool: list[tuple[float, np.ndarray]], value: float, plan: np.ndarray, size: int) -> None:
+    """Put `plan` in the pool (best first, at most `size` distinct plans) if it earns a place."""
+    if len(pool) >= size and value <= pool[-1][0] + EPS:
+        return
+    if any(abs(v - value) <= EPS and (p == plan).all() for v, p in pool):
+        return
+    pool.append((value, plan))
+    pool.sort(key=lambda vp: -vp[0])
+    del pool[size:]
 
 
 def _knapsack(

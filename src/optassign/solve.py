@@ -33,6 +33,7 @@ from .relax import (
     rounded_plan,
     top_per_row,
 )
+from .relink import relink
 from .result import Result, SolveStatus, StageResult, relative_gap
 from .schema import TERMS, Policy
 
@@ -46,6 +47,8 @@ LARGE_LP_SHARE = 0.75
 # Share of the time limit the Lagrangian knapsack search may take on problems it applies to
 # (knapsack.applicable).
 LAGRANGIAN_SHARE = 0.4
+# Share of the time limit for path relinking between the knapsack search's best plans.
+RELINK_SHARE = 0.25
 # Share of the time limit for ejection chains on problems too large for one dense search.
 CHAIN_SHARE = 0.3
 # Models with more pairs than this are searched by neighbourhoods rather than whole.
@@ -204,6 +207,10 @@ def solve_problem(
     else:
         chain_time = CHAIN_SHARE * time_limit
     final += chain_time
+    # CP-SAT stops a little after its limit, and the plan is scored and assembled after that:
+    # keep a moment for it (half a percent of the limit, at most a quarter second), so that
+    # the whole solve ends within the limit.
+    final += min(0.25, 0.005 * time_limit)
 
     def finish(
         status: SolveStatus, stages: list[StageResult], assign: np.ndarray, owner: np.ndarray
@@ -696,14 +703,15 @@ def _lagrangian(
     deterministic: bool,
     stats: dict,
 ) -> tuple[tuple[np.ndarray, np.ndarray] | None, float]:
-    """The Lagrangian knapsacks' best plan on the pair values `coef` (owners as in force) and
-    their bound, within LAGRANGIAN_SHARE of the time: as deterministic work, or wall-clock
-    seconds."""
+    """The best plan on the pair values `coef` (owners as in force) of the Lagrangian
+    knapsacks (within LAGRANGIAN_SHARE of the time) and of path relinking between their best
+    plans (within RELINK_SHARE), and the knapsacks' bound: as deterministic work, or
+    wall-clock seconds."""
     owner = data.owner.astype(np.int32, copy=True)
     g = dense(data, coef, owner)
     must = data.must_assign if data.must_assign is not None else np.zeros(data.n_tasks, dtype=bool)
     seconds = LAGRANGIAN_SHARE * time_limit
-    plan, _value_, lst = knapsack.search(
+    pool, lst = knapsack.search(
         g,
         must,
         work_budget=seconds * knapsack.WORK_PER_SECOND if deterministic else np.inf,
@@ -717,6 +725,22 @@ def _lagrangian(
         lagrangian_seconds=round(lst.seconds, 3),
         lagrangian_stopped_by=lst.stopped_by,
     )
-    if plan is None:
+    if not pool:
         return None, lst.bound
+    seconds = RELINK_SHARE * time_limit
+    _value_, plan, rst = relink(
+        g,
+        pool,
+        work_budget=seconds * CHAIN_WORK_PER_SECOND if deterministic else np.inf,
+        wall_time=seconds,
+        seed=seed,
+        bound=lst.bound,
+    )
+    stats.update(
+        relink_walks=rst.walks,
+        relink_improved=rst.improved,
+        relink_gain=round(rst.gained, 6),
+        relink_seconds=round(rst.seconds, 3),
+        relink_stopped_by=rst.stopped_by,
+    )
     return (plan.astype(np.int32), owner), lst.bound
