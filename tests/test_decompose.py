@@ -196,3 +196,70 @@ def test_cli_solves_parts_or_whole(tmp_path, small_parts):
         assert_plan_ok(folder, out)
         statistics = json.loads((out / "summary.json").read_text())["statistics"]
         assert statistics.get("decomposition_parts") == parts
+
+
+# --------------------------------------------------------------------------- multi-region agents
+def test_fix_hubs_takes_the_multi_region_agents_share_out():
+    # A1 covers R1, A2 covers R2, H covers both. The plan gives T3 (R1) and customer C1 (R1) to
+    # H, T4 (no region) to A1 and leaves T5 (no region) open. With H's share fixed, R1 and R2
+    # are parts of their own: T3 and C1 have no pair left, T4 only A1, T5 none, and no pair
+    # to H remains.
+    agents = [agent("A1", 8, regions="R1"), agent("A2", 8, regions="R2"), agent("H", 8, regions="R1;R2")]
+    tasks = [
+        task("T1", 3, 2, region="R1"),
+        task("T2", 3, 2, region="R2", customer_id="C2"),
+        task("T3", 3, 2, region="R1", customer_id="C1"),
+        task("T4", 3, 2),
+        task("T5", 3, 2),
+    ]
+    customers = [
+        {"customer_id": "C1", "region": "R1", "tier": "A", "owner_id": "", "ownership_hours": 1},
+        {"customer_id": "C2", "region": "R2", "tier": "B", "owner_id": "", "ownership_hours": 1},
+    ]
+    d = problem(agents, tasks, customers)
+    assert list(decompose.hubs(d)) == [False, False, True]
+    assert len(decompose.split(d, min_pairs=0)[0]) == 1  # H joins the regions
+    assign = np.array([0, 1, 2, 0, -1], dtype=np.int32)
+    owner = np.array([2, 1], dtype=np.int32)
+    fixed, held, c_held = decompose.fix_hubs(d, assign, owner)
+    assert list(held) == [False, False, True, False, False] and list(c_held) == [True, False]
+    tc, oc = fixed.task_cand, fixed.owner_cand
+    pairs = sorted(zip(d.task_ids[tc.row], d.agent_ids[tc.agent], strict=True))
+    assert pairs == [("T1", "A1"), ("T2", "A2"), ("T4", "A1")]
+    assert sorted(zip(d.customer_ids[oc.row], d.agent_ids[oc.agent], strict=True)) == [("C2", "A2")]
+    parts, _ = decompose.split(fixed, min_pairs=0)
+    named = sorted(sorted(d.agent_ids[p.agents]) for p in parts)
+    assert named == [["A1"], ["A2"]]
+
+
+def with_hub(blocks: int, seed: int = 0):
+    """`regional_frames` joined by one agent who covers every block with every skill."""
+    a, t, c = regional_frames(blocks, seed)
+    skills = sorted({s.split(":")[0] for cell in t["required_skills"] for s in str(cell).split(";") if s})
+    hub = agent(
+        "HUB", 30, regions=";".join(f"B{b}" for b in range(blocks)), skills=";".join(f"{s}:5" for s in skills)
+    )
+    return pd.concat([a, pd.DataFrame([hub])[a.columns]], ignore_index=True), t, c
+
+
+def test_regions_joined_by_a_hub_are_split_and_repaired_to_the_whole_optimum(small_parts):
+    a, t, c = with_hub(3)
+    d = build_problem(optassign.scenario_from_frames(a, t, c, policy=HARD), HARD)
+    assert len(decompose.split(d)[0]) == 1
+    apart = solve_problem(d, HARD, time_limit=20, workers=2, seed=0)
+    whole = solve_problem(d, HARD, time_limit=20, workers=2, seed=0, decompose=False)
+    assert apart.statistics["regions_parts"] == 3 and apart.statistics["regions_hubs"] == 1
+    assert "regions_parts" not in whole.statistics
+    assert whole.status == SolveStatus.OPTIMAL and apart.status == SolveStatus.OPTIMAL
+    assert apart.objective == pytest.approx(whole.objective)
+    assert apart.statistics["regions_objective"] <= apart.objective + 1e-6
+
+
+def test_split_regions_plan_passes_the_checker(tmp_path, small_parts):
+    a, t, c = with_hub(3, seed=30)
+    folder = write_scenario(tmp_path / "scenario", a, t, c)
+    plan = optassign.solve(
+        optassign.load_scenario(folder, policy=Policy(name="default")), time_limit=10, workers=2
+    )
+    assert plan.result.statistics["regions_parts"] == 3
+    assert_plan_ok(folder, plan.write(tmp_path / "plan"))

@@ -158,7 +158,8 @@ def solve(
         bool,
         typer.Option(
             "--decompose/--whole",
-            help="solve independent parts of the batch (no shared agents) one by one (default), or whole",
+            help="solve the batch's independent parts (regions, teams) one by one, then the "
+            "whole from their plan (default), or the whole batch from the start",
         ),
     ] = True,
     formats: Annotated[

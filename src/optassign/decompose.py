@@ -14,7 +14,14 @@ their own load; the batch's balance is then at least as good as the worst part's
 whole problem's bound is the parts' bounds plus at most `balance_weight` per extra part (each
 part's own balance measure lies in [0, 1] and counts once in the whole, K times across the
 parts). The LP relaxation leaves the balance term out, so the parts' LP bounds add up to the
-whole one exactly."""
+whole one exactly.
+
+A few agents who cover several regions (and tasks that name none) join a regional batch into
+one component. `fix_hubs` splits it anyway: given a plan, the work it gives such an agent
+stays with that agent (its share is fixed first, so its hours stay reserved for it), tasks
+without a region stay as the plan has them, and the rest of each region is then a part of
+its own. The merged plan is a start for a repair pass over the whole batch, where everything
+may move."""
 
 from __future__ import annotations
 
@@ -108,6 +115,43 @@ def split(d: ProblemData, min_pairs: int | None = None) -> tuple[list[Part], int
         for i in range(len(bins))
     ]
     return parts, len(used)
+
+
+def hubs(d: ProblemData) -> np.ndarray:
+    """Agents with candidate tasks or customers in more than one region (mask)."""
+    A, R = d.n_agents, max(1, len(d.region_names))
+    seen = []
+    for cand, region in ((d.task_cand, d.task_region), (d.owner_cand, d.customer_region)):
+        r = region[cand.row]
+        located = r >= 0
+        seen.append(cand.agent[located].astype(np.int64) * R + r[located])
+    pairs = np.unique(np.concatenate(seen))
+    return np.bincount(pairs // R, minlength=A) > 1
+
+
+def fix_hubs(
+    d: ProblemData, assign: np.ndarray, owner: np.ndarray
+) -> tuple[ProblemData, np.ndarray, np.ndarray]:
+    """The problem with the multi-region agents' share of the plan (`assign`, `owner`) taken
+    out: the tasks and customers the plan gives such an agent lose every pair (they stay with
+    that agent, outside the parts; masks returned), one without a region keeps only its pair
+    in the plan (none if the plan leaves it open), and no other pair to such an agent remains.
+    The tasks taken out lose their customer link too. Its components are the regions, each
+    with the agents who cover it alone."""
+    hub = hubs(d)
+    tc, oc = d.task_cand, d.owner_cand
+    held = (assign >= 0) & hub[np.maximum(assign, 0)]
+    c_held = (owner >= 0) & hub[np.maximum(owner, 0)]
+    as_planned = held | (d.task_region < 0)
+    keep = np.where(as_planned[tc.row], (tc.agent == assign[tc.row]) & ~held[tc.row], ~hub[tc.agent])
+    c_planned = c_held | (d.customer_region < 0)
+    keep_o = np.where(c_planned[oc.row], (oc.agent == owner[oc.row]) & ~c_held[oc.row], ~hub[oc.agent])
+    fixed = d.replace(
+        task_cand=tc.select(keep),
+        owner_cand=oc.select(keep_o),
+        task_customer=np.where(held, -1, d.task_customer).astype(d.task_customer.dtype),
+    )
+    return fixed, held, c_held
 
 
 def restrict(d: ProblemData, part: Part) -> ProblemData:

@@ -17,7 +17,7 @@ from . import knapsack
 from .chains import WORK_PER_SECOND as CHAIN_WORK_PER_SECOND
 from .chains import chain_exchange, dense, fits_dense
 from .cpsat_params import apply_params, check_params
-from .decompose import Part, local_plan, merge, restrict, split
+from .decompose import Part, fix_hubs, hubs, local_plan, merge, restrict, split
 from .ejection import insert_with_ejection
 from .greedy import greedy_plan
 from .lns import chain_sweep, improve
@@ -49,6 +49,9 @@ LARGE_LP_SHARE = 0.75
 LAGRANGIAN_SHARE = 0.4
 # Share of the time limit for path relinking between the knapsack search's best plans.
 RELINK_SHARE = 0.25
+# Share of the time left after the relaxation for the regional parts of a batch joined only by
+# its multi-region agents; the solve over the whole batch from their plan gets the rest.
+REGIONS_SHARE = 0.5
 # Share of the time limit for ejection chains on problems too large for one dense search.
 CHAIN_SHARE = 0.3
 # Models with more pairs than this are searched by neighbourhoods rather than whole.
@@ -148,7 +151,10 @@ def solve_problem(
     `relax.raised`). The one used is returned in `Result.relaxation`.
 
     A problem whose candidate graph falls apart into independent parts of some size
-    (decompose.py) is solved part by part, each as above; `decompose=False` solves it whole."""
+    (decompose.py) is solved part by part, each as above. A batch joined into one only by its
+    multi-region agents is split too: the rounded LP plan's share of those agents is fixed,
+    each region solved as a part within REGIONS_SHARE of the time, and the merged plan is the
+    start of the solve over the whole batch. `decompose=False` solves it whole from the start."""
     started = time.perf_counter()
     params = check_params(params)
     workers = workers or default_workers()
@@ -162,6 +168,11 @@ def solve_problem(
             return _solve_parts(
                 data, policy, parts, n_components, time_limit, workers, hint, report, started, options, params
             )
+        if hint is None:
+            options = dict(seed=seed, log=log, lp=lp, prune=prune, deterministic=deterministic)
+            regional = _solve_regions(data, policy, time_limit, workers, report, started, options, params)
+            if regional is not None:
+                return regional
     elapsed = lambda: time.perf_counter() - started  # noqa: E731
     stats: dict[str, float | int | str] = {
         "task_pairs": len(data.task_cand),
@@ -398,6 +409,74 @@ def _solve_parts(
     relaxation = _merged_relaxation(data, parts, results)
     run_info = (elapsed(), stats, options["seed"], workers, time_limit, relaxation)
     return _result(data, policy, status, stages, assign, owner, *run_info)
+
+
+def _solve_regions(
+    data: ProblemData,
+    policy: Policy,
+    time_limit: float,
+    workers: int,
+    report: ProgressFn,
+    started: float,
+    options: dict,
+    params: dict,
+) -> Result | None:
+    """The regional split (decompose.fix_hubs) of the LP relaxation's repaired rounding (the
+    greedy plan without it), its parts solved in turn within REGIONS_SHARE of the time the
+    relaxation leaves, then the whole batch solved from the merged plan with the same
+    relaxation; None when fixing the multi-region agents' share leaves fewer than two parts."""
+    # whether the split gives parts at all: the greedy plan's share fixed (cheap)
+    if len(split(fix_hubs(data, *greedy_plan(data))[0])[0]) < 2:
+        return None
+    primary = primary_terms(policy)
+    stats: dict[str, float | int | str] = {}
+    report(Progress("LP relaxation", time.perf_counter() - started))
+    lp = _relaxation(data, policy, primary, time_limit, stats) if options["lp"] else None
+    if lp is not None:
+        score, _ = pair_coefficients(data, policy, primary)
+        start = greedy_plan(data, pair_score=score, start=rounded_plan(data, lp))
+    else:
+        start = greedy_plan(data)
+    fixed, held, c_held = fix_hubs(data, *start)
+    parts, n_components = split(fixed)
+    whole = dict(workers=workers, decompose=False, relaxation=lp, **options, **params)
+    if len(parts) < 2:  # the rounded plan's share joins what the greedy's did not: solve whole
+        left = max(0.1, time_limit - (time.perf_counter() - started))
+        return solve_problem(data, policy, time_limit=left, progress=report, **whole)
+    # the parts get REGIONS_SHARE of what the relaxation left
+    so_far = time.perf_counter() - started
+    first = _solve_parts(
+        fixed,
+        policy,
+        parts,
+        n_components,
+        so_far + REGIONS_SHARE * max(0.0, time_limit - so_far),
+        workers,
+        start,
+        report,
+        started,
+        dict(options, lagrangian=False),
+        params,
+    )
+    # the multi-region agents' share, outside the parts, joins their plans
+    merged = (np.where(held, start[0], first.assign), np.where(c_held, start[1], first.owner))
+    elapsed = time.perf_counter() - started
+    result = solve_problem(
+        data,
+        policy,
+        time_limit=max(0.1, time_limit - elapsed),
+        hint=merged,
+        progress=lambda p: report(Progress(f"whole batch: {p.phase}", time.perf_counter() - started)),
+        **whole,
+    )
+    stats.update(result.statistics)
+    stats.update(
+        regions_hubs=int(hubs(data).sum()),
+        regions_parts=len(parts),
+        regions_objective=round(_value(data, policy, primary, *merged), 6),
+        regions_seconds=round(elapsed, 3),
+    )
+    return dataclasses.replace(result, statistics=stats, runtime=time.perf_counter() - started)
 
 
 def _overall(statuses: list[SolveStatus]) -> SolveStatus:
