@@ -358,15 +358,21 @@ def _solve_parts(
 ) -> Result:
     """Each part solved as a problem of its own, largest first, with every worker, and the plans
     merged. A part's time limit is its share of the candidate pairs, so that together they take
-    the time left; each part is reproducible on its own (same inputs, seed and workers), so the
-    merged plan is too. (Parts side by side, one worker each, did worse on 2 cores: in threads
-    the relaxations and chains contend for the interpreter, in processes one CP-SAT worker per
-    part searches less well than two; benchmarks/README.md has the figures.)"""
+    the time left (less, when the parts before it ran over); each part is reproducible on its
+    own (same inputs, seed and workers), so the merged plan is too. (Parts side by side, one
+    worker each, did worse on 2 cores: in threads the relaxations and chains contend for the
+    interpreter, in processes one CP-SAT worker per part searches less well than two;
+    benchmarks/README.md has the figures.)"""
     elapsed = lambda: time.perf_counter() - started  # noqa: E731
     available = max(0.0, time_limit - elapsed())
-    total = sum(p.pairs for p in parts)
+    total = left = sum(p.pairs for p in parts)
     results = []
     for i, part in enumerate(parts):
+        # its share of the pairs; less if earlier parts ran over theirs (then the wall clock,
+        # not the work budgets, decides, and the statistics say so)
+        share = available * part.pairs / total
+        behind = max(0.0, time_limit - elapsed()) * part.pairs / left
+        left -= part.pairs
         phase = f"part {i + 1}/{len(parts)}"
 
         def relay(p: Progress, phase: str = phase) -> None:
@@ -376,7 +382,7 @@ def _solve_parts(
             solve_problem(
                 restrict(data, part),
                 policy,
-                time_limit=max(0.1, available * part.pairs / total),
+                time_limit=max(0.1, min(share, behind)),
                 workers=workers,
                 hint=local_plan(data, part, *hint) if hint is not None else None,
                 progress=relay,
