@@ -466,7 +466,13 @@ def _solve_regions(
     )
     # the multi-region agents' share, outside the parts, joins their plans
     merged = (np.where(held, start[0], first.assign), np.where(c_held, start[1], first.owner))
+    stats.update(
+        regions_hubs=int(hubs(data).sum()),
+        regions_parts=len(parts),
+        regions_objective=round(_value(data, policy, primary, *merged), 6),
+    )
     elapsed = time.perf_counter() - started
+    stats["regions_seconds"] = round(elapsed, 3)
     result = solve_problem(
         data,
         policy,
@@ -476,12 +482,6 @@ def _solve_regions(
         **whole,
     )
     stats.update(result.statistics)
-    stats.update(
-        regions_hubs=int(hubs(data).sum()),
-        regions_parts=len(parts),
-        regions_objective=round(_value(data, policy, primary, *merged), 6),
-        regions_seconds=round(elapsed, 3),
-    )
     return dataclasses.replace(result, statistics=stats, runtime=time.perf_counter() - started)
 
 
