@@ -432,17 +432,18 @@ def _solve_regions(
     relaxation leaves, then the whole batch solved from the merged plan with the same
     relaxation; None when fixing the multi-region agents' share leaves fewer than two parts."""
     # whether the split gives parts at all: the greedy plan's share fixed (cheap)
-    if len(split(fix_hubs(data, *greedy_plan(data))[0])[0]) < 2:
+    greedy = greedy_plan(data)
+    if len(split(fix_hubs(data, *greedy)[0])[0]) < 2:
         return None
     primary = primary_terms(policy)
     stats: dict[str, float | int | str] = {}
     report(Progress("LP relaxation", time.perf_counter() - started))
-    lp = _relaxation(data, policy, primary, time_limit, stats) if options["lp"] else None
+    lp = _relaxation(data, policy, primary, time_limit, stats, greedy=greedy) if options["lp"] else None
     if lp is not None:
         score, _ = pair_coefficients(data, policy, primary)
         start = greedy_plan(data, pair_score=score, start=rounded_plan(data, lp))
     else:
-        start = greedy_plan(data)
+        start = greedy
     fixed, held, c_held = fix_hubs(data, *start)
     parts, n_components = split(fixed)
     whole = dict(workers=workers, decompose=False, relaxation=lp, **options, **params)
@@ -582,8 +583,17 @@ def _value(
 
 
 def _relaxation(
-    data: ProblemData, policy: Policy, names: list[str], time_limit: float, stats: dict, warm: bool = False
+    data: ProblemData,
+    policy: Policy,
+    names: list[str],
+    time_limit: float,
+    stats: dict,
+    warm: bool = False,
+    greedy: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Relaxation | None:
+    """The relaxation for the bound, pruning and the rounded start (None if it failed);
+    `greedy` is the greedy plan when the caller has built it (its pairs seed the columns of
+    a batch too large for one simplex)."""
     if len(data.task_cand) + len(data.owner_cand) <= FULL_LP_PAIRS:
         relaxation = relax(data, policy, names, time_limit=max(1.0, LP_SHARE * time_limit))
     elif warm:
@@ -595,7 +605,11 @@ def _relaxation(
         # the simplex alone cannot take these: give the dual and restricted LP more room, and
         # the greedy plan's pairs as columns (the search gets less time but a better start)
         relaxation = relax_large(
-            data, policy, names, time_limit=max(1.0, LARGE_LP_SHARE * time_limit), include=greedy_plan(data)
+            data,
+            policy,
+            names,
+            time_limit=max(1.0, LARGE_LP_SHARE * time_limit),
+            include=greedy if greedy is not None else greedy_plan(data),
         )
     stats.update(
         lp_status=relaxation.status,
