@@ -221,7 +221,7 @@ def test_fix_hubs_takes_the_multi_region_agents_share_out():
     assert len(decompose.split(d, min_pairs=0)[0]) == 1  # H joins the regions
     assign = np.array([0, 1, 2, 0, -1], dtype=np.int32)
     owner = np.array([2, 1], dtype=np.int32)
-    fixed, held, c_held = decompose.fix_hubs(d, assign, owner)
+    fixed, held, c_held = decompose.fix_hubs(d, assign, owner, decompose.hubs(d))
     assert list(held) == [False, False, True, False, False] and list(c_held) == [True, False]
     tc, oc = fixed.task_cand, fixed.owner_cand
     pairs = sorted(zip(d.task_ids[tc.row], d.agent_ids[tc.agent], strict=True))

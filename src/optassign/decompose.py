@@ -31,7 +31,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .problem import Candidates, ProblemData
+from .problem import AGENT_ARRAYS, CUSTOMER_ARRAYS, TASK_ARRAYS, Candidates, ProblemData
 
 # Components with fewer candidate pairs than this are packed together into one part: a part
 # has the overhead of a whole solve (relaxation, model, search), worth it for large ones only.
@@ -130,15 +130,15 @@ def hubs(d: ProblemData) -> np.ndarray:
 
 
 def fix_hubs(
-    d: ProblemData, assign: np.ndarray, owner: np.ndarray
+    d: ProblemData, assign: np.ndarray, owner: np.ndarray, hub: np.ndarray
 ) -> tuple[ProblemData, np.ndarray, np.ndarray]:
-    """The problem with the multi-region agents' share of the plan (`assign`, `owner`) taken
-    out: the tasks and customers the plan gives such an agent lose every pair (they stay with
-    that agent, outside the parts; masks returned), one without a region keeps only its pair
-    in the plan (none if the plan leaves it open), and no other pair to such an agent remains.
+    """The problem with the multi-region agents' (`hub`, a mask: `hubs(d)`) share of the plan
+    (`assign`, `owner`) taken out: the tasks and customers the plan gives such an agent lose
+    every pair (they stay with that agent, outside the parts; masks returned), one without a
+    region keeps only its pair in the plan (none if the plan leaves it open), and no other pair
+    to such an agent remains.
     The tasks taken out lose their customer link too. Its components are the regions, each
     with the agents who cover it alone."""
-    hub = hubs(d)
     tc, oc = d.task_cand, d.owner_cand
     held = (assign >= 0) & hub[np.maximum(assign, 0)]
     c_held = (owner >= 0) & hub[np.maximum(owner, 0)]
@@ -160,45 +160,16 @@ def restrict(d: ProblemData, part: Part) -> ProblemData:
     take it any more) dropped."""
     amap = _position(part.agents, d.n_agents)
     cmap = _position(part.customers, d.n_customers)
-
-    def tasks(a: np.ndarray | None) -> np.ndarray | None:
-        return None if a is None else a[part.tasks]
-
-    def customers(a: np.ndarray | None) -> np.ndarray | None:
-        return None if a is None else a[part.customers]
-
-    def agents(a: np.ndarray) -> np.ndarray:
-        return a[part.agents]
-
+    arrays = d.rows(TASK_ARRAYS, part.tasks) | d.rows(AGENT_ARRAYS, part.agents)
+    arrays |= d.rows(CUSTOMER_ARRAYS, part.customers)
+    # references to agents and customers, renumbered
+    arrays["task_customer"] = _through(cmap, arrays["task_customer"])
+    arrays["current"] = _through(amap, arrays["current"])
+    arrays["owner"] = _through(amap, arrays["owner"])
     return d.replace(
-        task_ids=tasks(d.task_ids),
-        agent_ids=agents(d.agent_ids),
-        customer_ids=customers(d.customer_ids),
-        effort=tasks(d.effort),
-        priority=tasks(d.priority),
-        task_customer=_through(cmap, tasks(d.task_customer)),
-        task_region=tasks(d.task_region),
-        task_skill=tasks(d.task_skill),
-        current=_through(amap, tasks(d.current)),
-        pinned=tasks(d.pinned),
-        pin_broken=tasks(d.pin_broken),
-        capacity=agents(d.capacity),
-        max_tasks=agents(d.max_tasks),
-        max_customers=agents(d.max_customers),
-        active=agents(d.active),
-        cost_per_hour=agents(d.cost_per_hour),
-        agent_skill=agents(d.agent_skill),
-        agent_region=agents(d.agent_region),
-        ownership_hours=customers(d.ownership_hours),
-        tier=customers(d.tier),
-        owner=_through(amap, customers(d.owner)),
-        customer_region=customers(d.customer_region),
-        customer_skill=customers(d.customer_skill),
+        **arrays,
         task_cand=_candidates(d.task_cand, part.task_pairs, part.tasks, d.n_tasks, amap),
         owner_cand=_candidates(d.owner_cand, part.owner_pairs, part.customers, d.n_customers, amap),
-        must_assign=tasks(d.must_assign),
-        forced=tasks(d.forced),
-        owner_forced=customers(d.owner_forced),
     )
 
 

@@ -13,7 +13,7 @@ from ortools.sat.python import cp_model
 
 from .chains import MAX_DENSE_TASKS, dense, descend
 from .model import AssignmentModel
-from .problem import Candidates, ProblemData
+from .problem import TASK_ARRAYS, Candidates, ProblemData
 from .relax import pair_coefficients
 from .schema import TERMS, Policy
 
@@ -51,22 +51,11 @@ def subproblem(d: ProblemData, tasks: np.ndarray, group: np.ndarray, owner: np.n
         np.zeros(d.n_customers + 1, np.int64),
         *(np.zeros(0, t) for t in (np.int32, bool, np.int32, np.int64, float)),
     )
-    pick_t = lambda a: a[tasks] if a is not None else None  # noqa: E731
     return d.replace(
-        task_ids=d.task_ids[tasks],
-        effort=d.effort[tasks],
-        priority=d.priority[tasks],
-        task_customer=d.task_customer[tasks],
-        task_region=d.task_region[tasks],
-        task_skill=d.task_skill[tasks],
-        current=d.current[tasks],
-        pinned=d.pinned[tasks],
-        pin_broken=d.pin_broken[tasks],
+        **d.rows(TASK_ARRAYS, tasks),
         capacity=np.maximum(0, d.capacity - own_hours.astype(np.int64)),
         task_cand=cand,
         owner_cand=empty_owner,
-        must_assign=pick_t(d.must_assign),
-        forced=pick_t(d.forced),
         move_budget=None,
     )
 

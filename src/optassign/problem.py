@@ -144,6 +144,46 @@ class ProblemData:
     def replace(self, **changes) -> ProblemData:
         return dataclasses.replace(self, **changes)
 
+    def rows(self, names: tuple[str, ...], index: np.ndarray) -> dict[str, np.ndarray | None]:
+        """The named per-task (per-agent, per-customer) arrays at `index`, for `replace`;
+        optional arrays that are absent stay absent."""
+        return {n: None if (a := getattr(self, n)) is None else a[index] for n in names}
+
+
+# The arrays indexed by task, by agent and by customer: what a sub-problem selects.
+TASK_ARRAYS = (
+    "task_ids",
+    "effort",
+    "priority",
+    "task_customer",
+    "task_region",
+    "task_skill",
+    "current",
+    "pinned",
+    "pin_broken",
+    "must_assign",
+    "forced",
+)
+AGENT_ARRAYS = (
+    "agent_ids",
+    "capacity",
+    "max_tasks",
+    "max_customers",
+    "active",
+    "cost_per_hour",
+    "agent_skill",
+    "agent_region",
+)
+CUSTOMER_ARRAYS = (
+    "customer_ids",
+    "ownership_hours",
+    "tier",
+    "owner",
+    "customer_region",
+    "customer_skill",
+    "owner_forced",
+)
+
 
 # --------------------------------------------------------------------------- building
 def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemData:

@@ -64,7 +64,7 @@ def relink(
     stats = RelinkStats()
     pool = sorted(pool, key=lambda vp: -vp[0])
     best_value, best = pool[0] if pool else (-np.inf, None)
-    if len(pool) < 2 or best is None:
+    if len(pool) < 2:
         stats.stopped_by = "pool"
         return best_value, best, stats
     rng = np.random.default_rng(seed)

@@ -161,15 +161,14 @@ def solve_problem(
     report = progress or (lambda _p: None)
     if decompose and data.move_budget is None and relaxation is None:
         parts, n_components = split(data)
+        options = dict(
+            seed=seed, log=log, lp=lp, prune=prune, deterministic=deterministic, lagrangian=lagrangian
+        )
         if len(parts) > 1:
-            options = dict(
-                seed=seed, log=log, lp=lp, prune=prune, deterministic=deterministic, lagrangian=lagrangian
-            )
             return _solve_parts(
                 data, policy, parts, n_components, time_limit, workers, hint, report, started, options, params
             )
         if hint is None:
-            options = dict(seed=seed, log=log, lp=lp, prune=prune, deterministic=deterministic)
             regional = _solve_regions(data, policy, time_limit, workers, report, started, options, params)
             if regional is not None:
                 return regional
@@ -432,19 +431,16 @@ def _solve_regions(
     relaxation leaves, then the whole batch solved from the merged plan with the same
     relaxation; None when fixing the multi-region agents' share leaves fewer than two parts."""
     # whether the split gives parts at all: the greedy plan's share fixed (cheap)
+    hub = hubs(data)
     greedy = greedy_plan(data)
-    if len(split(fix_hubs(data, *greedy)[0])[0]) < 2:
+    if len(split(fix_hubs(data, *greedy, hub)[0])[0]) < 2:
         return None
     primary = primary_terms(policy)
     stats: dict[str, float | int | str] = {}
     report(Progress("LP relaxation", time.perf_counter() - started))
     lp = _relaxation(data, policy, primary, time_limit, stats, greedy=greedy) if options["lp"] else None
-    if lp is not None:
-        score, _ = pair_coefficients(data, policy, primary)
-        start = greedy_plan(data, pair_score=score, start=rounded_plan(data, lp))
-    else:
-        start = greedy
-    fixed, held, c_held = fix_hubs(data, *start)
+    start = _rounded_start(data, data, policy, primary, lp) if lp is not None else greedy
+    fixed, held, c_held = fix_hubs(data, *start, hub)
     parts, n_components = split(fixed)
     whole = dict(workers=workers, decompose=False, relaxation=lp, **options, **params)
     if len(parts) < 2:  # the rounded plan's share joins what the greedy's did not: solve whole
@@ -468,7 +464,7 @@ def _solve_regions(
     # the multi-region agents' share, outside the parts, joins their plans
     merged = (np.where(held, start[0], first.assign), np.where(c_held, start[1], first.owner))
     stats.update(
-        regions_hubs=int(hubs(data).sum()),
+        regions_hubs=int(hub.sum()),
         regions_parts=len(parts),
         regions_objective=round(_value(data, policy, primary, *merged), 6),
     )
@@ -782,8 +778,7 @@ def _best_start(
     LP rounding and the Lagrangian knapsacks' plan."""
     starts = {"given": hint} if hint is not None else {"greedy": greedy_plan(work)}
     if lp is not None and hint is None:
-        score, _ = pair_coefficients(work, policy, primary)
-        starts["lp rounding"] = greedy_plan(work, pair_score=score, start=rounded_plan(full, lp))
+        starts["lp rounding"] = _rounded_start(work, full, policy, primary, lp)
     if lagrangian is not None and hint is None:
         starts["lagrangian"] = lagrangian
     values = {n: _value(full, policy, primary, *plan) for n, plan in starts.items()}
@@ -792,6 +787,15 @@ def _best_start(
     complete = {n: must is None or bool((plan[0][must] >= 0).all()) for n, plan in starts.items()}
     name = max(values, key=lambda n: (complete[n], values[n]))
     return starts[name], name, values[name]
+
+
+def _rounded_start(
+    work: ProblemData, full: ProblemData, policy: Policy, primary: list[str], lp: Relaxation
+) -> tuple[np.ndarray, np.ndarray]:
+    """The LP solution (over `full`'s pairs) rounded, then repaired and completed on `work` by
+    the greedy that scores pairs on the primary terms."""
+    score, _ = pair_coefficients(work, policy, primary)
+    return greedy_plan(work, pair_score=score, start=rounded_plan(full, lp))
 
 
 def _lagrangian(
