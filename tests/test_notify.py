@@ -84,7 +84,7 @@ def test_one_message_per_affected_agent(result):
 def test_messages_are_deterministic_and_dated_only_on_request(result, tmp_path):
     one = write_outbox(build_messages(result), tmp_path / "one")
     two = write_outbox(build_messages(result), tmp_path / "two")
-    assert sorted(p.name for p in one.iterdir()) == ["A1.eml", "A2.eml", "A4.eml"]
+    assert sorted(p.name for p in one.iterdir()) == ["A1.eml", "A2.eml", "A4.eml", "index.csv"]
     for p in one.iterdir():
         assert p.read_bytes() == (two / p.name).read_bytes()
     when = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -158,5 +158,5 @@ def test_cli_send_failure_keeps_the_plan(tiny_scenario, tmp_path):
 
 def test_outbox_files_are_written_with_the_plan(result, tmp_path):
     out = result.write(tmp_path / "plan")
-    assert sorted(p.name for p in (out / "outbox").iterdir()) == ["A1.eml", "A2.eml", "A4.eml"]
+    assert sorted(p.name for p in (out / "outbox").iterdir()) == ["A1.eml", "A2.eml", "A4.eml", "index.csv"]
     assert Path(out / "handover" / "A4.md").is_file()

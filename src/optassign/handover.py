@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .greedy import greedy_plan
 from .io import atomic_folder, read_table, yaml_key_lines
 from .model import evaluate
+from .names import inside, write_index
 from .plan import Plan, build_plan
 from .policy import load_policy
 from .problem import HOUR_SCALE, ProblemData, build_problem
@@ -253,19 +254,24 @@ class HandoverResult:
 
     def write(self, out: str | Path, *, sender: str | None = None, date=None) -> Path:
         """The plan folder (with handover.csv, frontier.csv), one handover sheet per receiving
-        agent in handover/<agent_id>.md and one message per affected agent in
-        outbox/<agent_id>.eml, written atomically together."""
-        from .notify import write_outbox
+        agent in handover/<name>.md and one message per affected agent in outbox/<name>.eml,
+        written atomically together. <name> is the agent_id when it is a plain file name, else
+        a slug and hash of it (names.file_names); handover/index.csv and outbox/index.csv say
+        whose file is which, for every agent."""
+        from .notify import DEFAULT_SENDER, build_messages, handover_file_names, write_outbox
 
         out = Path(out)
-        messages = self.messages(sender=sender, date=date)
+        stems = handover_file_names(self)
+        messages = build_messages(self, sender=sender or DEFAULT_SENDER, date=date, stems=stems)
         with atomic_folder(out) as tmp:
             self.plan.write(tmp)
             sheets = tmp / "handover"
             sheets.mkdir()
+            files = {agent: f"{stems[agent]}.md" for agent in self.sheets}
             for agent, text in sorted(self.sheets.items()):
-                (sheets / f"{agent}.md").write_text(text, encoding="utf-8")
-            write_outbox(messages, tmp / "outbox")
+                inside(sheets, files[agent]).write_text(text, encoding="utf-8")
+            write_index(sheets, files)
+            write_outbox(messages, tmp / "outbox", stems)
         return out
 
 
@@ -1120,9 +1126,24 @@ def _frontier_row(budget: int | None, r: Result, prep: _Prepared, policy: Policy
 
 
 # --------------------------------------------------------------------------- sheets
+# What turns text into markup when a sheet is rendered: raw HTML (<), links and images ([ ]),
+# code (`) and the escape itself. Emphasis (* _) is left alone: harmless, and common in ids.
+_MARKUP = str.maketrans({c: "\\" + c for c in "\\`<[]"})
+
+
+def _md(value: object) -> str:
+    """A CRM value as Markdown text: on one line (a note's line break would start a heading or
+    a list item of its own) and with the characters that start markup escaped, so a value never
+    becomes a link, an image or raw HTML when the sheet is rendered."""
+    from .notify import one_line
+
+    return one_line(value).translate(_MARKUP)
+
+
 def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
     """A readable markdown sheet per receiving agent: what it receives, from whom, why, with
-    the customer's other open tasks and the notes."""
+    the customer's other open tasks and the notes. Every value from the input goes through
+    `_md`."""
     table = res.handover
     if table.empty:
         return {}
@@ -1138,11 +1159,14 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
     # the other open tasks of every customer concerned, briefly, in task order
     theirs = tasks[tasks["customer_id"].isin(cust)]
     who = (
-        theirs["task_id"].map(res.plan.assignments.set_index("task_id")["agent_id"]).replace("", "unassigned")
+        theirs["task_id"]
+        .map(res.plan.assignments.set_index("task_id")["agent_id"])
+        .map(_md)
+        .replace("", "unassigned")
     )
     due = theirs["due_date"].map(_date).replace("", "none")
     brief = (
-        theirs["task_id"]
+        theirs["task_id"].map(_md)
         + " (P"
         + theirs["priority"].astype(int).astype(str)
         + ", due "
@@ -1162,11 +1186,11 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
     for r in received.to_dict("records"):
         per_agent.setdefault(r["to_agent_id"], []).append(r)
     for agent, group in per_agent.items():
-        who = f"{agent} ({names[agent]})" if names.get(agent) else agent
+        who = f"{_md(agent)} ({_md(names[agent])})" if names.get(agent) else _md(agent)
         k = load.get(agent, {})
         lines = [f"# Handover to {who}", ""]
         if res.kpis["events"]:
-            lines += ["Staffing changes: " + "; ".join(e for e in res.kpis["events"] if e) + ".", ""]
+            lines += ["Staffing changes: " + "; ".join(_md(e) for e in res.kpis["events"] if e) + ".", ""]
         util_b = k.get("utilization_before")
         util_a = k.get("utilization_after")
         lines += [
@@ -1183,21 +1207,21 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
             lines += [f"## {title} received ({len(part)})", ""]
             for r in part:
                 frm = r["from_agent_id"]
-                frm_text = f"{frm} ({names[frm]})" if names.get(frm) else frm
+                frm_text = f"{_md(frm)} ({_md(names[frm])})" if names.get(frm) else _md(frm)
                 if kind == "task":
                     t = task_info[r["id"]]
                     head = (
-                        f"### {r['id']} · priority {r['priority']} · "
-                        f"due {r['due_date'] or 'none'} · {r['effort_hours']:g} h"
+                        f"### {_md(r['id'])} · priority {r['priority']} · "
+                        f"due {_md(r['due_date']) or 'none'} · {r['effort_hours']:g} h"
                     )
                     lines += [head, "", f"- from: {frm_text}" + (" (forced)" if r["forced"] else "")]
                     if t["type"]:
-                        skills = t["required_skills"] or "none"
-                        lines.append(f"- type: {t['type']}; required skills: {skills}")
+                        skills = _md(t["required_skills"]) or "none"
+                        lines.append(f"- type: {_md(t['type'])}; required skills: {skills}")
                 else:
                     c = cust[r["id"]]
                     lines += [
-                        f"### {r['id']} {c['name']} · tier {c['tier']}",
+                        f"### {_md(r['id'])} {_md(c['name'])} · tier {_md(c['tier'])}",
                         "",
                         f"- from: {frm_text}" + (" (forced)" if r["forced"] else ""),
                     ]
@@ -1207,7 +1231,8 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
                     now = owners.get(customer, "") if owners is not None else ""
                     if kind == "task":
                         lines.append(
-                            f"- customer: {customer} {c['name']} (tier {c['tier']}, owner {now or 'none'})"
+                            f"- customer: {_md(customer)} {_md(c['name'])} "
+                            f"(tier {_md(c['tier'])}, owner {_md(now) or 'none'})"
                         )
                     others = [b for x, b in by_customer.get(customer, []) if x != r["id"]]
                     if others:
@@ -1220,7 +1245,7 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
                         )
                 for name in context:
                     if r[name]:
-                        lines.append(f"- {name}: {r[name]}")
-                lines += [f"- why: {r['reason']}", ""]
+                        lines.append(f"- {name}: {_md(r[name])}")
+                lines += [f"- why: {_md(r['reason'])}", ""]
         out[agent] = "\n".join(lines).rstrip() + "\n"
     return out
