@@ -72,11 +72,19 @@ def test_solve_with_policy_option_and_star_pin(tiny_scenario, tmp_path):
 
 def test_solve_replaces_an_existing_plan(tiny_scenario, tmp_path):
     out = tmp_path / "plan"
+    assert solve(tiny_scenario, out).exit_code == 0
+    (out / "summary.json").write_text('{"optassign_version": "old"}', encoding="utf-8")
+    assert solve(tiny_scenario, out).exit_code == 0
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["status"]
+    assert_plan_ok(tiny_scenario, out)
+
+
+def test_solve_never_replaces_a_folder_with_files_of_the_users(tiny_scenario, tmp_path):
+    out = tmp_path / "plan"
     out.mkdir()
     (out / "stale.txt").write_text("old", encoding="utf-8")
-    assert solve(tiny_scenario, out).exit_code == 0
-    assert not (out / "stale.txt").exists()
-    assert_plan_ok(tiny_scenario, out)
+    assert_input_error(solve(tiny_scenario, out), None, "--out", "not a plan folder optassign wrote")
+    assert (out / "stale.txt").read_text(encoding="utf-8") == "old"
 
 
 def test_validate_ok(tiny_scenario):

@@ -202,7 +202,7 @@ def test_cli_compare_prints_and_writes(solved, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "priority_weighted_coverage" in result.stdout and "utilization_gini" in result.stdout
-    assert {p.name for p in out.iterdir()} == {"kpis.csv", "diff.csv"}
+    assert {p.name for p in out.iterdir()} == {"kpis.csv", "diff.csv", ".optassign"}
     kpis = {r["kpi"]: r for r in read_csv(out / "kpis.csv")}
     assert kpis["tasks"]["balanced"] == "8"
 

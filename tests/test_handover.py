@@ -7,7 +7,10 @@ cases run on the tiny scenario (see conftest); one run each on demo, service_des
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -606,3 +609,91 @@ def test_command_time_limit_covers_reading_and_writing():
     assert _limit(loaded, 6.0, read_for_4s) == 3.0  # half the limit at least
     default = loaded.config.settings.time_limit or 30.0
     assert _limit(loaded, None, time.perf_counter()) == pytest.approx(default - writing, abs=0.2)
+
+
+# --------------------------------------------------------------------------- hostile ids
+HOSTILE_IDS = [
+    "../../x",
+    "/tmp/x",
+    "a/b",
+    "..",
+    ".",
+    "CON",
+    "x" * 300,
+    "Ågent",
+    "日本語",
+    "ab",
+    "AB",
+]
+
+
+def hostile_scenario(folder: Path) -> Path:
+    """One leaver L holding one 2 h task per hostile receiver; each receiver has room for
+    exactly one, so every hostile id receives work (a sheet) and a message."""
+    from conftest import make_scenario
+
+    folder = make_scenario(folder)
+    (folder / "customers.csv").unlink()
+    base = {"team": "t", "role": "service", "regions": "*", "skills": "", "max_tasks": "", "active": "true"}
+    agents = [{"agent_id": "L", "name": "Lea", "capacity_hours": "40", **base}]
+    agents += [
+        {"agent_id": a, "name": f"n{i}", "capacity_hours": "2", **base} for i, a in enumerate(HOSTILE_IDS)
+    ]
+    tasks = [
+        {
+            "task_id": f"T{i}",
+            "required_skills": "",
+            "priority": "5",
+            "effort_hours": "2",
+            "assigned_to": "L",
+            "notes": "line one\nline two | [link](http://x) <b>",
+        }
+        for i in range(len(HOSTILE_IDS))
+    ]
+    write_csv(folder / "agents.csv", agents)
+    write_csv(folder / "tasks.csv", tasks)
+    return folder
+
+
+def listing(root: Path, skip: Path) -> set[str]:
+    return {str(p) for p in root.rglob("*") if skip not in p.parents and p != skip}
+
+
+def test_agent_id_never_becomes_a_path_outside_the_plan_folder(tmp_path):
+    scenario = hostile_scenario(tmp_path / "scen")
+    out = tmp_path / "deep" / "out"
+    out.parent.mkdir()
+    outside = {Path("/tmp/x.md"), Path("/tmp/x.eml")}
+    existed = {p for p in outside if p.exists()}
+    before = listing(tmp_path.parent, out)
+    result = run("handover", scenario, "--leave", "L", "--out", out, *CLI_FAST)
+    assert result.exit_code == 0, result.output
+    assert listing(tmp_path.parent, out) == before  # nothing beside or above the plan folder
+    assert {p for p in outside if p.exists()} == existed
+    assert_plan_ok(scenario, out, events=events_file(tmp_path, {"leave": "L"}))
+    sheets = {r["agent_id"]: r["file"] for r in read_csv(out / "handover" / "index.csv")}
+    mails = {r["agent_id"]: r["file"] for r in read_csv(out / "outbox" / "index.csv")}
+    assert set(sheets) == set(HOSTILE_IDS) and set(mails) == {*HOSTILE_IDS, "L"}
+    for folder, files in ((out / "handover", sheets), (out / "outbox", mails)):
+        on_disk = sorted(p.name for p in folder.iterdir())
+        assert on_disk == sorted([*files.values(), "index.csv"])
+        assert len({f.casefold() for f in files.values()}) == len(files)  # case-insensitive disks too
+        assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.(md|eml)", f) for f in files.values())
+    assert sheets["ab"] != "ab.md" and sheets["AB"] != "AB.md"  # only case tells them apart
+    for agent in HOSTILE_IDS:
+        msg = email.message_from_bytes(
+            (out / "outbox" / mails[agent]).read_bytes(), policy=email.policy.default
+        )
+        assert msg["X-Optassign-Agent"] == agent
+        assert f"Your handover sheet: handover/{sheets[agent]} in the plan folder." in msg.get_content()
+        sheet = (out / "handover" / sheets[agent]).read_text(encoding="utf-8")
+        assert sheet.startswith("# Handover to ")
+        # a note's line break and markup stay inside its own list item
+        assert "- notes: line one line two | \\[link\\](http://x) \\<b>" in sheet
+    assert not list(tmp_path.joinpath("deep").glob(".*"))  # no temporary folder left behind
+
+
+def test_handover_files_keep_their_names_for_plain_ids(tiny_scenario, tmp_path):
+    out = handover(tiny_scenario, leave=["A1"], **FAST).write(tmp_path / "plan")
+    assert read_csv(out / "handover" / "index.csv") == [{"agent_id": "A4", "file": "A4.md"}]
+    assert [r["file"] for r in read_csv(out / "outbox" / "index.csv")] == ["A1.eml", "A2.eml", "A4.eml"]

@@ -124,7 +124,7 @@ def test_cli_status(case, tmp_path):
     result = run("status", case, "--today", TODAY, "--days", "7", "--outbox", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "A1" in result.output and "overdue" in result.output and "at risk" in result.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["A1.eml", "A2.eml", "A3.eml"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["A1.eml", "A2.eml", "A3.eml", "index.csv"]
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import interrupt
 from .greedy import BIG
 from .problem import ProblemData
 
@@ -115,7 +116,7 @@ def descend(
     T, A = g.value.shape
     tasks = np.arange(T)
     agents = np.arange(A)
-    while stats.rounds < max_rounds and stats.work < max_work:
+    while stats.rounds < max_rounds and stats.work < max_work and not interrupt.requested():
         stats.rounds += 1
         on = a >= 0
         aa = np.where(on, a, 0)

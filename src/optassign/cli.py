@@ -3,7 +3,10 @@ print as one clear message and exit with code 2; nothing is written then."""
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +15,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import api
+from . import api, interrupt
 from .cpsat_params import ParamError, parse_params
 from .export import ExportFormat, export_plan
 from .plan import Plan
 from .scenario import load_scenario
 from .schema import ScenarioError
 from .solve import Progress
+from .writer import OutputError, atomic_folder, check_target
 
 app = typer.Typer(
     add_completion=False,
@@ -30,6 +34,7 @@ console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 EXIT_INPUT = 2
+EXIT_WRITE = 1
 
 ScenarioArg = Annotated[
     Path, typer.Argument(help="scenario folder (scenario.yaml, agents.csv, tasks.csv, ...)")
@@ -67,6 +72,58 @@ ParamOpt = Annotated[
 def fail_input(exc: ScenarioError) -> None:
     err.print(f"[bold red]error:[/] {escape(exc.render())}", markup=True, soft_wrap=True)
     raise typer.Exit(EXIT_INPUT)
+
+
+def check_out(target: Path, kind: str = "plan", option: str = "--out", *, replace: bool = True) -> None:
+    """Refuse, before any work, an output that may not be written or replaced (exit 2)."""
+    try:
+        check_target(target, kind, replace=replace)
+    except OutputError as exc:
+        err.print(f"[bold red]error:[/] {option}: {escape(str(exc))}", markup=True, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+
+
+@contextmanager
+def writing(target: Path) -> Iterator[None]:
+    """Around a write: a target that changed since it was checked exits 2, a failed write
+    (disk full, permissions) exits 1 with one line; either way nothing was replaced."""
+    try:
+        yield
+    except OutputError as exc:
+        err.print(f"[bold red]error:[/] --out: {escape(str(exc))}", markup=True, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        err.print(
+            f"[bold red]error:[/] cannot write {escape(str(target))}: {escape(why)}; nothing was replaced",
+            markup=True,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_WRITE) from None
+
+
+SaveInterruptedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--save-interrupted",
+        help="on Ctrl-C or SIGTERM, stop the search and write the best plan so far (marked "
+        "interrupted in summary.json) instead of leaving the previous plan untouched",
+    ),
+]
+
+
+def stop_if_interrupted(summary: dict | None = None) -> int | None:
+    """After a solve in --save-interrupted mode: the signal that stopped it (recorded in the
+    summary as `interrupted`), or None."""
+    signum = interrupt.signal_received()
+    if signum is not None and summary is not None:
+        summary["interrupted"] = signal.Signals(signum).name
+    return signum
+
+
+def exit_interrupted(signum: int, target: Path) -> None:
+    err.print(interrupt.message(signum, f"best plan so far written to {target}"), markup=False)
+    raise typer.Exit(128 + signum)
 
 
 class LiveProgress:
@@ -167,6 +224,7 @@ def solve(
         typer.Option("--format", help="also write parquet / xlsx (repeatable; csv is always written)"),
     ] = None,
     param: ParamOpt = None,
+    save_interrupted: SaveInterruptedOpt = False,
 ) -> None:
     """Solve a scenario (the nightly batch) and write its plan folder."""
     params = cpsat_params_option(param)
@@ -174,6 +232,9 @@ def solve(
         loaded = load_scenario(scenario, policy=policy)
     except ScenarioError as exc:
         fail_input(exc)
+    target = out or Path("plans") / scenario.resolve().name
+    check_out(target)
+    interrupt.install(finish=save_interrupted)
     plan = api.solve(
         loaded,
         time_limit=time_limit,
@@ -184,12 +245,15 @@ def solve(
         decompose=decompose,
         **params,
     )
-    target = out or Path("plans") / scenario.resolve().name
-    plan.write(target)
+    signum = stop_if_interrupted(plan.summary)
     extra = [f.value for f in formats or [] if f != ExportFormat.csv]
-    if extra:
-        export_plan(plan, target, extra)
+    with writing(target), atomic_folder(target) as tmp:
+        plan.write_into(tmp)
+        if extra:
+            export_plan(plan, tmp, extra)
     render_summary(plan, target)
+    if signum is not None:
+        exit_interrupted(signum, target)
 
 
 @app.command()
@@ -242,11 +306,13 @@ from . import cli_analysis, cli_bench, cli_handover, cli_report  # noqa: E402, F
 
 
 def main() -> None:
+    """The command line (see optassign.__main__, which installs the signal handlers first)."""
+    interrupt.install()
     try:
         app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+    except interrupt.Interrupted as exc:
+        sys.stderr.write(interrupt.message(exc.signum, "stopped; nothing was replaced") + "\n")
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

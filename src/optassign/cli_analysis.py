@@ -20,9 +20,11 @@ from .cli import (
     TimeOpt,
     WorkersOpt,
     app,
+    check_out,
     console,
     err,
     fail_input,
+    writing,
 )
 from .compare import KPIS, PERCENT_KPIS
 from .compare import compare as compare_plans
@@ -32,6 +34,7 @@ from .scenario import load_scenario
 from .schema import ScenarioError
 from .sweep import parse_vary
 from .sweep import sweep as run_sweep
+from .writer import claim_folder
 
 PlanDirs = Annotated[list[Path], typer.Argument(help="plan folders (assignments.csv, summary.json, ...)")]
 ScenarioOpt = Annotated[
@@ -83,7 +86,9 @@ def compare(
                 top.add_row(r.task_id, r.agent_a or "-", r.agent_b or "-", str(r.priority))
             console.print(top)
     target = out or Path("comparisons") / "_vs_".join(result.names)
-    result.write(target)
+    check_out(target, "comparison")
+    with writing(target):
+        result.write(target)
     console.print(f"kpis.csv and diff.csv written to [bold]{escape(str(target))}[/]")
 
 
@@ -117,6 +122,7 @@ def sweep(
     for v in values.values():
         n *= len(v)
     target = out or Path("sweeps") / scenario.resolve().name
+    check_out(target, "sweep", replace=False)
     err.print(f"{n} runs, {jobs} at a time")
     result = run_sweep(
         loaded, values, out=target, jobs=jobs, time_limit=time_limit, workers=workers, seed=seed
@@ -248,8 +254,12 @@ def export(
     ] = None,
 ) -> None:
     """Export a plan folder as Parquet files and/or an Excel workbook."""
+    target = out or plan
+    check_out(target, replace=False)
     try:
-        files = export_plan(plan, out or plan, [f.value for f in formats])
+        with writing(target):
+            files = export_plan(plan, target, [f.value for f in formats])
+            claim_folder(target, "plan")
     except ScenarioError as exc:
         fail_input(exc)
     for f in files:

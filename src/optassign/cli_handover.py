@@ -28,7 +28,7 @@ from .cli import (
     render_summary,
 )
 from .handover import DEFAULT_TIME_LIMIT, HandoverResult, handover, preview
-from .notify import DEFAULT_SENDER, parse_smtp, send_messages
+from .notify import DEFAULT_SENDER, parse_sender, parse_smtp, send_messages
 from .scenario import Scenario, load_scenario
 from .schema import InputProblem, ScenarioError
 
@@ -66,6 +66,16 @@ def _smtp(value: str | None) -> tuple[str, int] | None:
         fail_input(ScenarioError([InputProblem("--smtp", None, None, value, str(exc))]))
 
 
+def _sender(value: str) -> str:
+    """`--mail-from`, checked before any work: a bad sender found after the re-plan would cost
+    the whole solve (and a CR/LF in it would inject headers)."""
+    try:
+        parse_sender(value)
+    except ValueError as exc:
+        fail_input(ScenarioError([InputProblem("--mail-from", None, None, value, str(exc))]))
+    return value
+
+
 # Writing the plan folder (CSV files, one sheet and one message per affected agent) takes about
 # 2.5 s per 100,000 tasks: the command ends the re-plan that much (and a little more, for the
 # interpreter's start before the clock starts) before its time limit.
@@ -95,6 +105,7 @@ def _replan(
     time limit)` within what is left of the limit, write the folder, send the messages."""
     started = time.perf_counter()
     relay = _smtp(smtp)
+    mail_from = _sender(mail_from)
     try:
         loaded = load_scenario(scenario, policy=policy)
         res = call(loaded, _limit(loaded, time_limit, started))

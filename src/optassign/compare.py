@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from .explain import REASON_CATEGORIES, reason_category
-from .io import atomic_folder, read_table, write_csv
+from .io import read_table, write_csv
 from .plan import Plan
 from .scenario import Scenario, load_scenario
 from .schema import PLAN_ASSIGNMENTS, PLAN_OWNERS, Column, InputProblem, ScenarioError, Table
+from .writer import atomic_folder
 
 __all__ = [
     "KPIS",
@@ -365,7 +366,7 @@ class Comparison:
     def write(self, out: str | Path) -> Path:
         """kpis.csv and diff.csv into `out`, atomically."""
         out = Path(out)
-        with atomic_folder(out) as tmp:
+        with atomic_folder(out, kind="comparison") as tmp:
             write_csv(self.kpis.rename_axis("kpi").reset_index(), tmp / "kpis.csv")
             write_csv(self.diff, tmp / "diff.csv")
         return out

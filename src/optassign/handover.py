@@ -1164,7 +1164,8 @@ def _sheets(res: HandoverResult, prep: _Prepared) -> dict[str, str]:
         .map(_md)
         .replace("", "unassigned")
     )
-    due = theirs["due_date"].map(_date).replace("", "none")
+    # built as text even when no task is concerned (an empty map keeps the datetime dtype)
+    due = pd.Series([_date(v) or "none" for v in theirs["due_date"]], index=theirs.index, dtype=object)
     brief = (
         theirs["task_id"].map(_md)
         + " (P"

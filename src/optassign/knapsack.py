@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import interrupt
 from .chains import Dense, descend, fits_dense, plan_value
 from .problem import ProblemData
 
@@ -104,7 +105,7 @@ def search(
         if best_value >= best_bound - 1e-6 * max(1.0, abs(best_bound)):
             stats.stopped_by = "bound reached"
             break
-        if time.perf_counter() - started >= wall_time:
+        if time.perf_counter() - started >= wall_time or interrupt.requested():
             stats.stopped_by = "wall clock"
             break
         stats.iterations += 1

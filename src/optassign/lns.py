@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from . import interrupt
 from .chains import MAX_DENSE_TASKS, dense, descend
 from .model import AssignmentModel
 from .problem import TASK_ARRAYS, Candidates, ProblemData
@@ -159,7 +160,7 @@ def _sweep(
     hoods = Neighbourhoods(d, seed, group_size, max_waiting)
     while stats.deterministic_time < budget:
         left = wall_time - (time.perf_counter() - started)
-        if left <= 0:
+        if left <= 0 or interrupt.requested():
             break
         tasks, group = hoods.next(assign)
         if len(tasks) == 0:
@@ -205,7 +206,7 @@ def improve(
         prm.random_seed = seed
         prm.max_deterministic_time = step_time
         prm.max_time_in_seconds = max(0.05, left)
-        code = solver.solve(model.model)
+        code = interrupt.solve(solver, model.model)
         stats.neighbourhoods += 1
         stats.deterministic_time += solver.deterministic_time
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value > before + 0.5:

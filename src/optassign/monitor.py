@@ -8,6 +8,7 @@ counts as a full working day. Holidays are not known."""
 from __future__ import annotations
 
 import email.policy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from email.headerregistry import Address
@@ -19,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .names import file_names, inside, write_index
+from .notify import PLACEHOLDER_DOMAIN, mailbox, one_line
 from .plan import Plan
 from .scenario import Scenario, load_scenario
 
@@ -182,31 +185,42 @@ def _line(r: Any, today: date) -> str:
         when = "due today"
     else:
         when = f"due in {r.days_left} day{'s' if r.days_left != 1 else ''}"
-    cust = f"  customer {r.customer_id}" if r.customer_id else ""
-    kind = f"  {r.type}" if r.type else ""
+    cust = f"  customer {one_line(r.customer_id)}" if r.customer_id else ""
+    kind = f"  {one_line(r.type)}" if r.type else ""
     return (
-        f"  {r.task_id}  P{r.priority}  {r.effort_hours:g} h  {r.due_date.isoformat()} ({when}){cust}{kind}"
+        f"  {one_line(r.task_id)}  P{r.priority}  {r.effort_hours:g} h  "
+        f"{r.due_date.isoformat()} ({when}){cust}{kind}"
     )
 
 
-def reminder_message(st: Status, agent_id: str) -> EmailMessage:
+def _stems(st: Status) -> dict[str, str]:
+    """agent_id -> file name stem, over every agent of the status (so a name does not change
+    with who happens to have reminders today)."""
+    return file_names([*st.agents["agent_id"].astype(str), *st.tasks["agent_id"].astype(str)])
+
+
+def reminder_message(st: Status, agent_id: str, stems: Mapping[str, str] | None = None) -> EmailMessage:
     """The reminder e-mail of one agent: overdue, due-soon and at-risk tasks, with the capacity
-    assumption behind "at risk". Same status, same bytes (Date and Message-ID from `today`)."""
+    assumption behind "at risk". Same status, same bytes (Date and Message-ID from `today`).
+    Values from the input are folded onto one line; the placeholder address and the Message-ID
+    use the agent's file name stem (`stems`, else computed) when the id is not plain ASCII."""
     row = st.agents.set_index("agent_id").loc[agent_id]
+    stem = (stems if stems is not None else _stems(st))[agent_id]
     mine = st.agent_tasks(agent_id)
     over, soon, risk = mine[mine["overdue"]], mine[mine["due_soon"]], mine[mine["at_risk"]]
+    name = one_line(row["name"])
     msg = EmailMessage()
     msg["From"] = SENDER
-    local, _, domain = row["email"].partition("@")
-    msg["To"] = Address(str(row["name"]) or agent_id, local, domain)
+    mail = "" if row["email"] == f"{agent_id}@{PLACEHOLDER_DOMAIN}" else row["email"]
+    msg["To"] = mailbox(agent_id, name or agent_id, mail, stem)
     msg["Subject"] = (
         f"Reminders {st.today.isoformat()}: {len(over)} overdue, {len(soon)} due within "
         f"{st.horizon_days} days, {len(risk)} at risk"
     )
     msg["Date"] = format_datetime(datetime.combine(st.today, time(7, 0), tzinfo=UTC))
-    msg["Message-ID"] = f"<reminders-{st.today.isoformat()}-{agent_id}@optassign.invalid>"
+    msg["Message-ID"] = f"<reminders-{st.today.isoformat()}-{stem}@optassign.invalid>"
     lines = [
-        f"Hello {row['name'] or agent_id},",
+        f"Hello {name or one_line(agent_id)},",
         "",
         f"your open work as of {st.today.strftime('%A %d %B %Y')}:",
     ]
@@ -236,14 +250,19 @@ def reminder_message(st: Status, agent_id: str) -> EmailMessage:
 
 
 def write_reminders(st: Status, outbox: str | Path) -> list[Path]:
-    """One `<agent_id>.eml` per agent with overdue, due-soon or at-risk work, into `outbox`
-    (created if needed); returns the files written, by agent_id."""
+    """One `<name>.eml` per agent with overdue, due-soon or at-risk work, into `outbox`
+    (created if needed), and `index.csv` (agent_id,file) beside them; returns the message
+    files written, by agent_id. <name> is the agent_id when it is a plain file name, else a
+    slug and hash of it (names.file_names)."""
     outbox = Path(outbox)
     outbox.mkdir(parents=True, exist_ok=True)
-    written = []
+    stems = _stems(st)
+    written, files = [], {}
     who = sorted(set(st.tasks.loc[st.tasks["agent_id"].ne(""), "agent_id"]))
     for agent_id in who:
-        path = outbox / f"{agent_id}.eml"
-        path.write_bytes(reminder_message(st, agent_id).as_bytes(policy=email.policy.SMTP))
+        files[agent_id] = f"{stems[agent_id]}.eml"
+        path = inside(outbox, files[agent_id])
+        path.write_bytes(reminder_message(st, agent_id, stems).as_bytes(policy=email.policy.SMTP))
         written.append(path)
+    write_index(outbox, files)
     return written

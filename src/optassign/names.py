@@ -49,6 +49,8 @@ def _hashed(agent_id: str, digits: int = HASH_CHARS) -> str:
     slug = _OTHER.sub("_", ascii_).lstrip("._-")[:SLUG_CHARS].rstrip(".")
     if not any(ch.isalnum() for ch in slug):
         slug = "id"
+    if slug.split(".")[0].upper() in _RESERVED:  # nul.txt-<hash> would still be NUL on Windows
+        slug = slug.replace(".", "_", 1)
     digest = hashlib.sha256(agent_id.encode("utf-8", "surrogatepass")).hexdigest()[:digits]
     return f"{slug}-{digest}"
 

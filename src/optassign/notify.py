@@ -263,13 +263,19 @@ def write_outbox(
     return folder
 
 
+# A host name (letters, digits, "-", "_", "."), an IPv4 address, or an IPv6 address in brackets.
+_HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+
+
 def parse_smtp(text: str) -> tuple[str, int]:
-    """`HOST:PORT` (an IPv6 host in brackets: `[::1]:25`) -> (host, port)."""
+    """`HOST:PORT` (an IPv6 host in brackets: `[::1]:25`) -> (host, port); ValueError saying
+    the rule otherwise (no spaces or control characters, a port 1..65535)."""
     host, sep, port = text.strip().rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected HOST:PORT with a port 1..65535, got {text!r}")
-    return host, int(port)
+    if not sep or not _HOST.fullmatch(host) or not port.isascii() or not port.isdigit():
+        raise ValueError("expected HOST:PORT (a host name or address, IPv6 in brackets) with a port 1..65535")
+    if not 0 < int(port) < 65536:
+        raise ValueError("expected HOST:PORT with a port 1..65535")
+    return host.strip("[]"), int(port)
 
 
 def send_messages(

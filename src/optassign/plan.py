@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from .explain import reasons
-from .io import atomic_folder, write_csv
+from .io import write_csv
 from .problem import HOUR_SCALE, ProblemData
 from .result import Result
 from .scenario import Scenario
+from .writer import atomic_folder
 
 
 def optassign_version() -> str:
@@ -49,19 +50,24 @@ class Plan:
         return self.assignments[self.assignments["agent_id"].eq("")]
 
     def write(self, out: str | Path) -> Path:
-        """Write the plan folder atomically: readers see the old folder or the whole new one."""
+        """Write the plan folder atomically: readers see the old folder or the whole new one.
+        Only a missing or empty folder, or a plan folder optassign wrote, is replaced."""
         out = Path(out)
         with atomic_folder(out) as tmp:
-            write_csv(self.assignments, tmp / "assignments.csv")
-            if self.owners is not None:
-                write_csv(self.owners, tmp / "owners.csv")
-            write_csv(self.agent_load, tmp / "agent_load.csv")
-            for name, table in self.extra_tables.items():
-                write_csv(table, tmp / name)
-            (tmp / "summary.json").write_text(
-                json.dumps(self.summary, indent=2, sort_keys=False) + "\n", encoding="utf-8"
-            )
+            self.write_into(tmp)
         return out
+
+    def write_into(self, folder: Path) -> None:
+        """The plan's files into `folder` (a fresh one: see `write` and `atomic_folder`)."""
+        write_csv(self.assignments, folder / "assignments.csv")
+        if self.owners is not None:
+            write_csv(self.owners, folder / "owners.csv")
+        write_csv(self.agent_load, folder / "agent_load.csv")
+        for name, table in self.extra_tables.items():
+            write_csv(table, folder / name)
+        (folder / "summary.json").write_text(
+            json.dumps(self.summary, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+        )
 
 
 def build_plan(scenario: Scenario, data: ProblemData, result: Result) -> Plan:

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from . import interrupt
 from .model.objective import TERM_FUNCTIONS
 from .model.variables import Variables
 from .problem import POINT_SCALE, ProblemData
@@ -287,7 +288,7 @@ def lagrangian(
     last: dict[str, np.ndarray] = {}
 
     def value_and_grad(z: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
-        if time.perf_counter() > deadline:
+        if time.perf_counter() > deadline or interrupt.requested():
             raise _OutOfTime
         last["z"] = z.copy()
         lam, mu, nu = split(z)

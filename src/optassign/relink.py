@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import interrupt
 from .chains import Dense, descend, plan_value
 
 EPS = 1e-9
@@ -74,7 +75,7 @@ def relink(
         if stats.work >= work_budget:
             stats.stopped_by = "work"
             break
-        if time.perf_counter() - started >= wall_time:
+        if time.perf_counter() - started >= wall_time or interrupt.requested():
             stats.stopped_by = "wall clock"
             break
         if best_value >= bound - 1e-6 * max(1.0, abs(bound)):

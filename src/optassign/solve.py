@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from . import knapsack
+from . import interrupt, knapsack
 from .chains import WORK_PER_SECOND as CHAIN_WORK_PER_SECOND
 from .chains import chain_exchange, dense, fits_dense
 from .cpsat_params import apply_params, check_params
@@ -644,7 +644,7 @@ def _solve_stage(
     prm.max_time_in_seconds = budget
     prm.log_search_progress = log
     apply_params(prm, params)
-    code = solver.solve(model.model, callback) if callback else solver.solve(model.model)
+    code = interrupt.solve(solver, model.model, callback)
     status = SolveStatus(solver.status_name(code))
     if status.has_solution:
         values = np.array(solver.response_proto.solution, dtype=np.int64)

@@ -26,6 +26,7 @@ from .io import write_csv
 from .policy import load_policy
 from .scenario import Scenario, load_scenario
 from .schema import InputProblem, Policy, ScenarioError
+from .writer import check_target, claim_folder, file_mode
 
 __all__ = [
     "Executor",
@@ -340,15 +341,18 @@ def sweep(
     if workers is None and "workers" not in values and scenario.config.settings.workers is None:
         workers = max(1, min(8, (os.cpu_count() or 1) // max(1, jobs)))
     out_path = None if out is None else Path(out)
+    if out_path is not None:  # refused before any run: only a sweep folder of ours is written into
+        check_target(out_path, "sweep", replace=False)
+        claim_folder(out_path, "sweep")
     run_list = sweep_jobs(scenario, values, out=out_path, time_limit=time_limit, workers=workers, seed=seed)
     executor = executor or (SerialExecutor() if jobs <= 1 else LocalProcessExecutor(jobs))
     rows = executor.map(run_job, run_list)
     table = pd.DataFrame(rows)
     if out_path is not None:
-        out_path.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".sweep.", suffix=".csv.tmp", dir=out_path)
         os.close(fd)
         try:
+            os.chmod(tmp, file_mode())  # mkstemp's 0600 would hide it from other users
             write_csv(table, Path(tmp))
             os.replace(tmp, out_path / SWEEP_FILE)
         except BaseException:
