@@ -15,6 +15,7 @@ import csv
 import json
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 # Tolerance on hours and other floats read back from text.
@@ -103,6 +104,23 @@ def parse_number(text):
     return float(text)
 
 
+def parse_hours(text):
+    """Hours as the exact decimal the cell says (Decimal), or None for an empty cell: capacity
+    is checked exactly, with no tolerance, against sums of exact efforts."""
+    text = str(text).strip()
+    if text == "":
+        return None
+    value = Decimal(text)
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
+
+
+def yaml_hours(value):
+    """A YAML number as the decimal it was written as (floats read back by their shortest repr)."""
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+
+
 def close(a, b, tol=TOL):
     return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
 
@@ -141,7 +159,7 @@ class Agent:
     agent_id: str
     regions: set = field(default_factory=set)
     skills: dict = field(default_factory=dict)
-    capacity: float = 0.0
+    capacity: Decimal = Decimal(0)
     max_tasks: int | None = None
     max_customers: int | None = None
     active: bool = True
@@ -166,7 +184,7 @@ class Task:
     region: str  # already resolved through the customer when empty
     skills: dict
     priority: float
-    effort: float
+    effort: Decimal
     assigned_to: str
     pinned: bool
 
@@ -177,14 +195,14 @@ class Customer:
     region: str
     skills: dict
     owner_id: str
-    ownership_hours: float
+    ownership_hours: Decimal
 
 
 def agent_from_row(row, where):
     agent_id = row.get("agent_id", "")
     if agent_id == "":
         raise ValueError(f"{where}: agent without agent_id")
-    capacity = parse_number(row.get("capacity_hours", ""))
+    capacity = parse_hours(row.get("capacity_hours", ""))
     if capacity is None:
         raise ValueError(f"{where}: agent {agent_id} has no capacity_hours")
     max_tasks = parse_number(row.get("max_tasks", ""))
@@ -220,13 +238,13 @@ def load_customers(path):
         customer_id = row.get("customer_id", "")
         if customer_id in customers:
             raise ValueError(f"{path}:{line}: duplicate customer_id {customer_id}")
-        hours = parse_number(row.get("ownership_hours", ""))
+        hours = parse_hours(row.get("ownership_hours", ""))
         customers[customer_id] = Customer(
             customer_id=customer_id,
             region=row.get("region", ""),
             skills=parse_skills(row.get("required_skills", "")),
             owner_id=row.get("owner_id", ""),
-            ownership_hours=0.0 if hours is None else hours,
+            ownership_hours=Decimal(0) if hours is None else hours,
         )
     return customers
 
@@ -244,7 +262,7 @@ def load_tasks(path, customers):
         if region == "" and customer_id in customers:
             region = customers[customer_id].region
         priority = parse_number(row.get("priority", ""))
-        effort = parse_number(row.get("effort_hours", ""))
+        effort = parse_hours(row.get("effort_hours", ""))
         if priority is None or effort is None:
             raise ValueError(f"{path}:{line}: task {task_id} lacks priority or effort_hours")
         tasks[task_id] = Task(
@@ -319,7 +337,7 @@ def apply_events(agents, events):
             agents[agent.agent_id] = agent
         elif "capacity" in event:
             change = event["capacity"]
-            known(change.get("agent"), "capacity").capacity = float(change["capacity_hours"])
+            known(change.get("agent"), "capacity").capacity = yaml_hours(change["capacity_hours"])
         elif "transfer" in event:
             change = event["transfer"]
             regions = set(parse_list(cell_text(change.get("regions"))))
@@ -441,7 +459,7 @@ def check_assignment_row(row, task, agents, region_hard, problems):
             value = parse_number(text)
         except ValueError:
             value = None
-        if value is None or not close(value, expected):
+        if value is None or not close(value, float(expected)):
             problems.append(f"{where}: {column} is {text!r}, input has {fmt(expected)}")
 
     # A pin binds while its agent can still legally hold the task: active, covering the
@@ -541,7 +559,7 @@ def hours_by_agent(assigned, owned, tasks, customers):
 
     def entry(agent_id):
         if agent_id not in totals:
-            totals[agent_id] = [0, 0.0, 0, 0.0]
+            totals[agent_id] = [0, Decimal(0), 0, Decimal(0)]
         return totals[agent_id]
 
     for task_id, agent_id in assigned.items():
@@ -565,7 +583,7 @@ def check_agent_limits(assigned, owned, tasks, customers, agents, problems):
         if agent is None:
             continue  # already reported as an unknown agent
         hours = task_hours + own_hours
-        if hours > agent.capacity + TOL:
+        if hours > agent.capacity:  # exact decimals: not a hair over
             problems.append(
                 f"agent {agent_id}: over capacity: {fmt(task_hours)} task hours + "
                 f"{fmt(own_hours)} ownership hours = {fmt(hours)} > {fmt(agent.capacity)}"
@@ -598,7 +616,8 @@ def check_agent_load(path, assigned, owned, tasks, customers, agents, problems):
             continue
         seen.add(agent_id)
         agent = agents[agent_id]
-        n_tasks, task_hours, _, own_hours = totals.get(agent_id, (0, 0.0, 0, 0.0))
+        n_tasks, task_hours, _, own_hours = totals.get(agent_id, (0, Decimal(0), 0, Decimal(0)))
+        task_hours, own_hours = float(task_hours), float(own_hours)  # reported rounded to 1e-6
 
         try:
             values = {c: parse_number(row.get(c, "")) for c in LOAD_COLUMNS[1:]}
@@ -613,7 +632,7 @@ def check_agent_load(path, assigned, owned, tasks, customers, agents, problems):
         if hours is None:
             problems.append(f"{where}: hours is empty")
         else:
-            slack = 1e-6 * max(1.0, abs(hours)) + 0.01
+            slack = 1e-6 * max(1.0, abs(hours))  # the true hours, rounded to 6 decimals
             with_owned = task_hours + own_hours
             if abs(hours - task_hours) > slack and abs(hours - with_owned) > slack:
                 problems.append(
@@ -622,14 +641,14 @@ def check_agent_load(path, assigned, owned, tasks, customers, agents, problems):
                 )
 
         capacity = values["capacity_hours"]
-        if capacity is None or not close(capacity, agent.capacity):
+        if capacity is None or not close(capacity, float(agent.capacity)):
             problems.append(
                 f"{where}: capacity_hours is {row.get('capacity_hours')!r}, agents have {fmt(agent.capacity)}"
             )
 
         utilization = values["utilization"]
         if hours is not None and agent.capacity > 0:
-            expected = hours / agent.capacity
+            expected = hours / float(agent.capacity)
             if utilization is None or abs(utilization - expected) > 1e-3:
                 problems.append(
                     f"{where}: utilization is {row.get('utilization')!r}, hours / capacity = {expected:.6g}"

@@ -388,3 +388,14 @@ def test_real_process_exit_2_without_traceback(tiny_scenario, tmp_path):
     assert "agents.csv, line 2, column capacity_hours: value 'nan': not a number" in proc.stderr
     assert proc.stdout == ""
     assert not out.exists()
+
+
+def test_weights_beyond_the_solvers_integers_are_an_input_error(tiny_scenario, tmp_path):
+    """cost_weight x cost_per_hour x effort_hours of 1e14 points for one task would wrap
+    around CP-SAT's 64-bit integers: refused with exit 2 before the solve, nothing written."""
+    (tiny_scenario / "mine.yaml").write_text("cost_weight: 100000\n", encoding="utf-8")
+    (tiny_scenario / "scenario.yaml").write_text("name: tiny\npolicy: mine.yaml\n", encoding="utf-8")
+    for line in range(2, 6):
+        edit_csv(tiny_scenario / "agents.csv", line, cost_per_hour="1000000")
+    out = tmp_path / "plan"
+    assert_input_error(solve(tiny_scenario, out), out, "policy mine", "beyond the", "cost_weight")

@@ -163,6 +163,17 @@ def test_hours_are_scaled_to_hundredths():
     assert data.effort.dtype.kind == "i" and data.capacity.dtype.kind == "i"
 
 
+def test_capacity_rounds_down_and_effort_up_off_the_grid():
+    # 7.996 h of capacity -> 799 units (not 800); 1.004 h of effort -> 101 (not 100); on the
+    # grid values stay exact (0.07 -> 7, although 0.07 * 100 is 7.000000000000001 in binary).
+    agents = [agent("A1", 7.996), agent("A2", 40), agent("A3", 0.07)]
+    tasks = [task("T1", effort_hours=1.004), task("T2", effort_hours=8), task("T3", effort_hours=0.07)]
+    data = problem(agents, tasks, [customer("C1", ownership_hours=0.001)])
+    assert data.capacity.tolist() == [799, 4000, 7]
+    assert data.effort.tolist() == [101, 800, 7]
+    assert data.ownership_hours.tolist() == [1]  # positive hours never round to nothing
+
+
 def test_caps_and_tiers_are_mapped():
     agents = [agent("A1", max_tasks=3, max_customers=0), agent("A2")]
     customers = [customer("C1", tier="A"), customer("C2", tier="B"), customer("C3")]

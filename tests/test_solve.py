@@ -195,3 +195,21 @@ def test_no_eligible_agent_leaves_task_unassigned_with_reason(tmp_path):
     assert assigned(plan) == {"T1": ""}
     assert plan.result.objective == 0
     assert "legal" in plan.assignments["reason"].iloc[0]
+
+
+# --------------------------------------------------------------------------- exact capacity
+def test_capacity_is_never_exceeded_by_rounding(tmp_path):
+    """An agent with 7.996 h cannot take an 8 h task; a 40 h agent takes 39 tasks of 1.004 h
+    (39.156 h), not 40 (40.16 h); agent_load.csv reports the true hours. The checker compares
+    exact decimals, with no tolerance."""
+    agents = [agent("A1", 7.996), agent("A2", 40)]
+    tasks = [task("T0", effort_hours=8, priority=5)]
+    tasks += [task(f"T{i:02d}", effort_hours=1.004) for i in range(1, 46)]
+    plan = solve_checked(tmp_path, agents, tasks, policy=zero_policy(priority_value=PRIORITY), time_limit=3)
+    load = plan.agent_load.set_index("agent_id")
+    rows = plan.assignments.set_index("task_id")
+    assert rows.at["T0", "agent_id"] != "A1"
+    assert load.at["A2", "tasks"] <= 39
+    assert load.at["A2", "hours"] <= 40
+    on_a2 = rows[rows["agent_id"].eq("A2")]
+    assert load.at["A2", "hours"] == pytest.approx(on_a2["effort_hours"].sum(), abs=1e-9)

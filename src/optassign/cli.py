@@ -19,8 +19,9 @@ from . import api, interrupt
 from .cpsat_params import ParamError, parse_params
 from .export import ExportFormat, export_plan
 from .plan import Plan
+from .problem import ScaleError
 from .scenario import load_scenario
-from .schema import ScenarioError
+from .schema import InputProblem, ScenarioError
 from .solve import Progress
 from .writer import OutputError, atomic_folder, check_target
 
@@ -72,6 +73,12 @@ ParamOpt = Annotated[
 def fail_input(exc: ScenarioError) -> None:
     err.print(f"[bold red]error:[/] {escape(exc.render())}", markup=True, soft_wrap=True)
     raise typer.Exit(EXIT_INPUT)
+
+
+def fail_scale(exc: ValueError, scenario) -> None:
+    """Weights times hours beyond the solver's integers: an input error of the policy."""
+    where = f"policy {scenario.policy.name}" if scenario is not None else "policy"
+    fail_input(ScenarioError([InputProblem(where, None, None, None, str(exc))]))
 
 
 def check_out(target: Path, kind: str = "plan", option: str = "--out", *, replace: bool = True) -> None:
@@ -235,16 +242,19 @@ def solve(
     target = out or Path("plans") / scenario.resolve().name
     check_out(target)
     interrupt.install(finish=save_interrupted)
-    plan = api.solve(
-        loaded,
-        time_limit=time_limit,
-        workers=workers,
-        seed=seed,
-        progress=LiveProgress(err, quiet),
-        deterministic=deterministic,
-        decompose=decompose,
-        **params,
-    )
+    try:
+        plan = api.solve(
+            loaded,
+            time_limit=time_limit,
+            workers=workers,
+            seed=seed,
+            progress=LiveProgress(err, quiet),
+            deterministic=deterministic,
+            decompose=decompose,
+            **params,
+        )
+    except ScaleError as exc:
+        fail_scale(exc, loaded)
     signum = stop_if_interrupted(plan.summary)
     extra = [f.value for f in formats or [] if f != ExportFormat.csv]
     with writing(target), atomic_folder(target) as tmp:

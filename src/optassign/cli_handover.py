@@ -13,22 +13,30 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from . import interrupt
 from .cli import (
     EXIT_INPUT,
     LiveProgress,
     PolicyOpt,
+    SaveInterruptedOpt,
     ScenarioArg,
     SeedOpt,
     TimeOpt,
     WorkersOpt,
     app,
+    check_out,
     console,
     err,
+    exit_interrupted,
     fail_input,
+    fail_scale,
     render_summary,
+    stop_if_interrupted,
+    writing,
 )
 from .handover import DEFAULT_TIME_LIMIT, HandoverResult, handover, preview
 from .notify import DEFAULT_SENDER, parse_sender, parse_smtp, send_messages
+from .problem import ScaleError
 from .scenario import Scenario, load_scenario
 from .schema import InputProblem, ScenarioError
 
@@ -100,22 +108,32 @@ def _replan(
     out: Path | None,
     smtp: str | None,
     mail_from: str,
+    save_interrupted: bool = False,
 ) -> None:
     """What `handover` and `preview` share: read the scenario, re-plan with `call(scenario,
     time limit)` within what is left of the limit, write the folder, send the messages."""
     started = time.perf_counter()
     relay = _smtp(smtp)
     mail_from = _sender(mail_from)
+    target = out or Path("plans") / f"{scenario.resolve().name}-{kind}"
     try:
         loaded = load_scenario(scenario, policy=policy)
+        check_out(target)
+        interrupt.install(finish=save_interrupted)
         res = call(loaded, _limit(loaded, time_limit, started))
     except ScenarioError as exc:
         fail_input(exc)
-    _finish(res, out or Path("plans") / f"{scenario.resolve().name}-{kind}", relay, mail_from)
+    except ScaleError as exc:
+        fail_scale(exc, loaded)
+    signum = stop_if_interrupted(res.plan.summary)
+    _finish(res, target, relay, mail_from)
+    if signum is not None:
+        exit_interrupted(signum, target)
 
 
 def _finish(res: HandoverResult, out: Path, smtp: tuple[str, int] | None, sender: str) -> None:
-    res.write(out, sender=sender)
+    with writing(out):
+        res.write(out, sender=sender)
     render_handover(res, out)
     if smtp is None:
         return
@@ -219,6 +237,7 @@ def handover_cmd(
     workers: WorkersOpt = None,
     seed: SeedOpt = None,
     quiet: QuietOpt = False,
+    save_interrupted: SaveInterruptedOpt = False,
 ) -> None:
     """Agents leave: re-plan their work from the plan in force, write the new plan with
     handover.csv, handover sheets and messages."""
@@ -242,6 +261,7 @@ def handover_cmd(
         out=out,
         smtp=smtp,
         mail_from=mail_from,
+        save_interrupted=save_interrupted,
     )
 
 
@@ -262,6 +282,7 @@ def preview_cmd(
     workers: WorkersOpt = None,
     seed: SeedOpt = None,
     quiet: QuietOpt = False,
+    save_interrupted: SaveInterruptedOpt = False,
 ) -> None:
     """Preview staffing changes (leave, hire, capacity, transfer, skills) as a re-plan from the
     plan in force; writes the plan folder with handover.csv like `handover`."""
@@ -284,6 +305,7 @@ def preview_cmd(
         out=out,
         smtp=smtp,
         mail_from=mail_from,
+        save_interrupted=save_interrupted,
     )
 
 

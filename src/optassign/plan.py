@@ -13,7 +13,7 @@ import pandas as pd
 
 from .explain import reasons
 from .io import write_csv
-from .problem import HOUR_SCALE, ProblemData
+from .problem import ProblemData
 from .result import Result
 from .scenario import Scenario
 from .writer import atomic_folder
@@ -114,11 +114,16 @@ def build_plan(scenario: Scenario, data: ProblemData, result: Result) -> Plan:
 
 
 def _agent_load(scenario: Scenario, d: ProblemData, assign: np.ndarray, owner: np.ndarray) -> pd.DataFrame:
+    """Per agent: tasks, true hours (the input's effort and ownership hours, not the solver's
+    rounded-up units), capacity and utilisation."""
     done = assign >= 0
-    weight = d.task_cand.weight_of(assign)
-    task_hours = np.bincount(assign[done], weights=weight[done], minlength=d.n_agents) / HOUR_SCALE
+    effort = scenario.tasks["effort_hours"].to_numpy(dtype=float)
+    task_hours = np.bincount(assign[done], weights=effort[done], minlength=d.n_agents)
     owned = owner >= 0
-    own_hours = np.bincount(owner[owned], weights=d.ownership_hours[owned], minlength=d.n_agents) / HOUR_SCALE
+    own = np.zeros(d.n_customers)
+    if scenario.customers is not None:
+        own = scenario.customers["ownership_hours"].to_numpy(dtype=float)
+    own_hours = np.bincount(owner[owned], weights=own[owned], minlength=d.n_agents)
     hours = np.round(task_hours + own_hours, 6)
     capacity = scenario.agents["capacity_hours"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

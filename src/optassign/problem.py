@@ -4,6 +4,7 @@ Built with vectorised masks over unique task signatures; the model/ package only
 from __future__ import annotations
 
 import dataclasses
+import decimal
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,8 +13,10 @@ import pandas as pd
 from .scenario import Scenario
 from .schema import Policy
 
-# Hours enter the solver as integers in hundredths of an hour (0.6 minutes); effort_hours and
-# capacity_hours are rounded once, here, to that grid.
+# Hours enter the solver as integers in hundredths of an hour (0.6 minutes). Values on that
+# grid enter exactly; others are rounded the safe way once, here: what a task or an ownership
+# takes rounds up, what an agent has rounds down, so a plan the solver finds feasible never
+# exceeds a capacity in true hours, by any amount.
 HOUR_SCALE = 100
 # Objective weights enter the solver as integers in ten-thousandths of a point.
 POINT_SCALE = 10_000
@@ -21,17 +24,59 @@ POINT_SCALE = 10_000
 UTIL_SCALE = 1000
 
 
-def hours_to_int(hours: np.ndarray | pd.Series) -> np.ndarray:
-    """The one place hours become integers: round to 1/HOUR_SCALE h; positive hours never
-    round down to nothing (they take at least one unit)."""
+def _scaled_hours(hours: np.ndarray | pd.Series, direction: str) -> np.ndarray:
+    """Hours as integers of 1/HOUR_SCALE h, rounded `direction` ("up" or "down") unless on the
+    grid. A float stands for the shortest decimal that reads back as it (the text of the CSV
+    cell), so 0.07 is on the grid although its binary value is not. Values within 1e-6 units of
+    a grid point but off it (many decimals) are decided in exact decimal arithmetic."""
     h = np.asarray(hours, dtype=float)
-    scaled = np.rint(h * HOUR_SCALE).astype(np.int64)
-    return np.where(h > 0, np.maximum(scaled, 1), scaled)
+    scaled = h * HOUR_SCALE
+    near = np.rint(scaled)
+    exact = near / HOUR_SCALE == h
+    out = np.ceil(scaled) if direction == "up" else np.floor(scaled)
+    out = np.where(exact, near, out)
+    risky = np.flatnonzero(~exact & (np.abs(scaled - near) < 1e-6))
+    if len(risky):
+        rounding = decimal.ROUND_CEILING if direction == "up" else decimal.ROUND_FLOOR
+        for i in risky:
+            value = decimal.Decimal(repr(float(h[i]))) * HOUR_SCALE
+            out[i] = float(value.to_integral_value(rounding=rounding))
+    return out.astype(np.int64)
+
+
+def effort_to_int(hours: np.ndarray | pd.Series) -> np.ndarray:
+    """Hours that work takes (effort_hours, ownership_hours), rounded up to the grid; positive
+    hours take at least one unit."""
+    h = np.asarray(hours, dtype=float)
+    return np.where(h > 0, np.maximum(_scaled_hours(h, "up"), 1), 0).astype(np.int64)
+
+
+def capacity_to_int(hours: np.ndarray | pd.Series) -> np.ndarray:
+    """Hours an agent has (capacity_hours), rounded down to the grid."""
+    return np.maximum(_scaled_hours(hours, "down"), 0)
+
+
+# The largest points one objective coefficient may carry: a million pairs of them still sum
+# far inside CP-SAT's 64-bit integers (2**62 / 1e6 / POINT_SCALE, rounded down to 1e8).
+MAX_TERM_POINTS = 1e8
+
+
+class ScaleError(ValueError):
+    """Weights times hours too large for the solver's integer arithmetic (an input error)."""
 
 
 def points_to_int(points: np.ndarray | float) -> np.ndarray:
-    """The one place objective weights become integers: round to 1/POINT_SCALE point."""
-    return np.rint(np.asarray(points, dtype=float) * POINT_SCALE).astype(np.int64)
+    """The one place objective weights become integers: round to 1/POINT_SCALE point. A
+    coefficient beyond MAX_TERM_POINTS is refused rather than wrapped around."""
+    p = np.asarray(points, dtype=float)
+    if p.size and not (np.abs(p) <= MAX_TERM_POINTS).all():
+        worst = float(np.nanmax(np.abs(p))) if np.isfinite(p).any() else float("inf")
+        raise ScaleError(
+            f"an objective term worth {worst:.3g} points for one task or customer is beyond the "
+            f"{MAX_TERM_POINTS:.0e} the solver's integers hold; lower the policy's weights "
+            "(cost_weight x cost_per_hour x effort_hours, say)"
+        )
+    return np.rint(p * POINT_SCALE).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -229,8 +274,8 @@ def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemDa
     owner = index_of(agent_pos, cust["owner_id"])
 
     region_hard = policy.region == "hard"
-    effort = hours_to_int(tasks["effort_hours"])
-    ownership_hours = hours_to_int(cust["ownership_hours"])
+    effort = effort_to_int(tasks["effort_hours"])
+    ownership_hours = effort_to_int(cust["ownership_hours"])
     task_cand = candidates(task_skill, task_region, agent_skill, agent_region, active, region_hard, effort)
     # A pinned task's only candidate is its agent.
     if pin_active.any():
@@ -254,7 +299,7 @@ def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemDa
         current=current,
         pinned=pin_active,
         pin_broken=pinned_raw & ~pin_active,
-        capacity=hours_to_int(agents["capacity_hours"]),
+        capacity=capacity_to_int(agents["capacity_hours"]),
         max_tasks=_cap(agents["max_tasks"]),
         max_customers=_cap(agents["max_customers"]),
         active=active,
