@@ -23,7 +23,7 @@ from .problem import ScaleError
 from .scenario import load_scenario
 from .schema import InputProblem, ScenarioError
 from .solve import Progress
-from .writer import OutputError, atomic_folder, check_target
+from .writer import REPLACED, OutputError, atomic_folder, check_target
 
 app = typer.Typer(
     add_completion=False,
@@ -321,7 +321,8 @@ def main() -> None:
     try:
         app()
     except interrupt.Interrupted as exc:
-        sys.stderr.write(interrupt.message(exc.signum, "stopped; nothing was replaced") + "\n")
+        done = f"stopped after writing {REPLACED[-1]}" if REPLACED else "stopped; nothing was replaced"
+        sys.stderr.write(interrupt.message(exc.signum, done) + "\n")
         sys.exit(exc.exit_code)
 
 

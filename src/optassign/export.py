@@ -18,6 +18,7 @@ import pandas as pd
 
 from .compare import PlanLike, as_plan
 from .plan import Plan
+from .writer import file_mode
 
 __all__ = ["FORMATS", "ExportFormat", "export_plan", "flatten_summary", "plan_tables"]
 
@@ -107,6 +108,7 @@ def _atomic(target: Path, write) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, file_mode())  # mkstemp's 0600 would hide the file from a loader of another user
         write(Path(tmp))
         os.replace(tmp, target)
     except BaseException:

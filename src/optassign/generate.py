@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .writer import folder_mode
+
 __all__ = [
     "AgentTier",
     "BASE_DATE",
@@ -882,7 +884,7 @@ def write_scenario(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, folder_mode())  # mkdtemp gives 0700: honour the umask
         head = f"# {comment}\n" if comment else ""
         meta = {"name": name, "description": description, "policy": policy}
         (tmp / "scenario.yaml").write_text(

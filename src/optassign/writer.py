@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 MARKER = ".optassign"
+# Targets this process replaced, so that a run stopped by a signal can say whether it did.
+REPLACED: list[Path] = []
 # A test hook: the writer pauses at this step (see `_step`), so that a test can send a signal
 # to a real process at that very moment. Steps: locked, written, swapped, cleaned.
 PAUSE_ENV = "OPTASSIGN_TEST_PAUSE_AT"
@@ -374,6 +376,7 @@ def atomic_folder(target: str | Path, kind: str = "plan") -> Iterator[Path]:
                 _write_marker(tmp, kind)
                 _step("written")
                 _swap(tmp, target)
+                REPLACED.append(target)
                 _step("swapped")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # the new folder on failure, else the old one
