@@ -388,9 +388,11 @@ def test_inline_policy_invalid_value_names_the_key(tiny_scenario):
     assert_problem(p, "scenario.yaml", 4, "policy.balance_weight", "-1", "greater than or equal to 0")
 
 
-def test_inline_policy_unknown_key(tiny_scenario):
+def test_inline_policy_unknown_key_names_the_nearest_known_key(tiny_scenario):
     (tiny_scenario / "scenario.yaml").write_text("policy:\n  balance_wieght: 3\n", encoding="utf-8")
-    assert_problem(only_problem(tiny_scenario), "scenario.yaml", 2, "policy.balance_wieght", "3", "extra")
+    p = only_problem(tiny_scenario)
+    assert_problem(p, "scenario.yaml", 2, "policy.balance_wieght", None, "unknown key")
+    assert p.rule == "unknown key: did you mean balance_weight?"
 
 
 def test_policy_of_a_wrong_type(tiny_scenario):
@@ -410,11 +412,11 @@ def test_malformed_scenario_yaml(tiny_scenario):
     assert p.rule.startswith("malformed YAML")
 
 
-def test_recursive_yaml_alias_does_not_crash(tiny_scenario):
+def test_recursive_yaml_alias_is_refused_without_a_crash(tiny_scenario):
     (tiny_scenario / "scenario.yaml").write_text(
-        "extra: &a [1, *a]\nsettings: {workers: 0}\n", encoding="utf-8"
+        "description: &a [1, *a]\nsettings: {workers: 0}\n", encoding="utf-8"
     )
-    assert_problem(only_problem(tiny_scenario), "scenario.yaml", 2, "settings.workers", "0", "greater")
+    assert_problem(only_problem(tiny_scenario), "scenario.yaml", None, None, None, "recursive YAML")
 
 
 def test_scenario_yaml_not_a_mapping(tiny_scenario):

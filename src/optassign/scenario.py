@@ -13,12 +13,13 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .io import explode_list, file_sha256, parse_skills, pydantic_problems, read_table, read_yaml
-from .policy import load_policy
+from .policy import is_policy_path, load_policy
 from .schema import (
     AGENTS,
     CUSTOMERS,
     TASKS,
     Capacity,
+    Column,
     Events,
     Hire,
     InputProblem,
@@ -121,19 +122,26 @@ def load_scenario(folder: str | Path, *, policy: str | Policy | None = None) -> 
     events_name = config.events or "events.yaml"
     if config.events is not None or (folder / events_name).is_file():
         events = read_events(folder / events_name, problems, events_name)
+    if agents is not None and len(agents) == 0:  # nothing could receive work: refuse at the edge
+        problems.append(
+            InputProblem(config.agents, 1, None, None, "no agent rows: at least one agent is required")
+        )
     chosen = policy if policy is not None else None if broken else config.policy
-    if policy is None and isinstance(chosen, str) and Path(chosen).suffix in (".yaml", ".yml"):
-        chosen = str(folder / chosen)  # paths inside scenario.yaml are relative to its folder
+    # paths inside scenario.yaml are relative to its folder; names are looked up in models/ only
+    base = folder if policy is None and isinstance(chosen, str) and is_policy_path(chosen) else None
     resolved: Policy | None = None
     try:
-        resolved = chosen if isinstance(chosen, Policy) or chosen is None else load_policy(chosen)
+        if isinstance(chosen, Policy) or chosen is None:
+            resolved = chosen
+        else:
+            resolved = load_policy(chosen, base=base)
     except ScenarioError as exc:  # name where the policy was chosen: the option or scenario.yaml
         where = ("scenario.yaml", lines.get(("policy",)), "policy")
         if policy is not None:
             where = ("--policy", None, None)
         for q in exc.problems:
             problems.append(InputProblem(*where, q.value, q.rule) if q.file == "policy" else q)
-    if agents is None or tasks is None:
+    if agents is None or tasks is None or len(agents) == 0:
         raise ScenarioError(problems)
     scenario = Scenario(
         name=config.name or folder.name,
@@ -202,7 +210,7 @@ def _read_config(
         try:
             data = {**data, "policy": Policy.model_validate(policy)}
         except ValidationError as exc:
-            problems.extend(pydantic_problems(exc, "scenario.yaml", "policy.", lines))
+            problems.extend(pydantic_problems(exc, "scenario.yaml", "policy.", lines, model=Policy))
     elif "policy" in data and not isinstance(policy, str):
         problems.append(
             InputProblem(
@@ -218,7 +226,7 @@ def _read_config(
     try:
         config = ScenarioConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(pydantic_problems(exc, "scenario.yaml", lines=lines))
+        problems.extend(pydantic_problems(exc, "scenario.yaml", lines=lines, model=ScenarioConfig))
         return None
     return None if len(problems) > before else config
 
@@ -254,14 +262,14 @@ def read_events(path: Path, problems: list[InputProblem], label: str = "events.y
             try:
                 events.append(EVENT_KINDS[kinds[0]].model_validate(item))
             except ValidationError as exc:
-                problems.extend(pydantic_problems(exc, label, f"events.{i}.", lines))
+                problems.extend(pydantic_problems(exc, label, f"events.{i}.", lines, EVENT_KINDS[kinds[0]]))
         if len(problems) > before:
             return None
         data = {**data, "events": events}
     try:
         return Events.model_validate(data)
     except ValidationError as exc:
-        problems.extend(pydantic_problems(exc, label, lines=lines))
+        problems.extend(pydantic_problems(exc, label, lines=lines, model=Events))
         return None
 
 
@@ -504,8 +512,10 @@ def apply_events(
         elif isinstance(event, Transfer):
             change = event.transfer
             pos = position(i, "transfer.agent", change.agent)
-            if pos is not None:
-                agents.loc[agents.index[pos], "regions"] = _cell_text(change.regions)
+            text = _cell_text(change.regions)
+            ok = _check_cells(AGENTS.column("regions"), text, i, "transfer.regions", problem)
+            if pos is not None and ok is not None:
+                agents.loc[agents.index[pos], "regions"] = text
         elif isinstance(event, Skills):
             change = event.skills
             text = _cell_text(change.skills)
@@ -573,6 +583,12 @@ def _hire_row(hire: dict, agents: pd.DataFrame, i: int, problem) -> dict | None:
         if value is None:
             ok = False
         row[col.name] = value
+    for name, noun in AGENTS.plain_extras:  # e.g. email: checked like the agents.csv column
+        if (
+            cells.get(name)
+            and _check_cells(Column(name, plain=noun), cells[name], i, f"hire.{name}", problem) is None
+        ):
+            ok = False
     for name in agents.columns:
         row.setdefault(name, cells.get(name, ""))
     for name, text in cells.items():

@@ -3,22 +3,45 @@ pydantic models of scenario.yaml, policies and events. io.py applies them at the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-
 # --------------------------------------------------------------------------- errors
+# What a message may echo: a value or a key is cut to SHOWN characters, a rule to RULE_CHARS,
+# the whole rendered message to MESSAGE_CHARS. A hostile cell (a 1 GB line, an alias bomb) must
+# never turn into a message larger than the input a person can read.
+SHOWN = 80
+RULE_CHARS = 400
+MESSAGE_CHARS = 16_000
+
+
+def shorten(text: object, limit: int = SHOWN) -> str:
+    """`text` cut to `limit` characters, an ellipsis marking the cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 @dataclass(frozen=True, order=True)
 class InputProblem:
-    """One broken rule of the input, located as precisely as the input allows."""
+    """One broken rule of the input, located as precisely as the input allows. Values, keys and
+    rules are shortened on creation, so no producer can echo a whole hostile cell."""
 
     file: str
     line: int | None
     column: str | None
     value: str | None
     rule: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "file", shorten(self.file, 2 * SHOWN))
+        if self.column is not None:
+            object.__setattr__(self, "column", shorten(self.column))
+        if self.value is not None:
+            object.__setattr__(self, "value", shorten(self.value))
+        object.__setattr__(self, "rule", shorten(self.rule, RULE_CHARS))
 
     def __str__(self) -> str:
         where = self.file
@@ -38,8 +61,16 @@ class ScenarioError(ValueError):
         super().__init__(self.render())
 
     def render(self, limit: int = 50) -> str:
-        shown = [str(p) for p in self.problems[:limit]]
-        more = len(self.problems) - limit
+        """The first `limit` problems, and no more than MESSAGE_CHARS characters of them."""
+        shown: list[str] = []
+        size = 0
+        for p in self.problems[:limit]:
+            text = str(p)
+            if shown and size + len(text) > MESSAGE_CHARS:
+                break
+            shown.append(text)
+            size += len(text) + 3
+        more = len(self.problems) - len(shown)
         if more > 0:
             shown.append(f"... and {more} more")
         head = "1 problem" if len(self.problems) == 1 else f"{len(self.problems)} problems"
@@ -57,7 +88,13 @@ Kind = Literal["id", "text", "ref", "list", "skills", "number", "integer", "bool
 @dataclass(frozen=True)
 class Column:
     """A contract column: its kind, whether the column must exist, whether a cell may be empty,
-    bounds for numbers and the default of an empty cell."""
+    bounds for numbers and the default of an empty cell.
+
+    `plain` names what the cell is ("an id", "a region") when it must hold no control character:
+    ids, names and codes end up in file names, mail headers and report lines, where a line break
+    or a NUL breaks the output long after the solve. `exact` refuses number text with more
+    significant digits than a float keeps: the engine and an independent checker must agree on
+    what the number is."""
 
     name: str
     kind: Kind = "text"
@@ -67,16 +104,61 @@ class Column:
     maximum: float | None = None
     exclusive_minimum: bool = False
     default: object = None
+    plain: str | None = None
+    exact: bool = False
+
+    @property
+    def plain_noun(self) -> str | None:
+        """What a control character is refused in: ids and references are always plain."""
+        return "an id" if self.kind in ("id", "ref") else self.plain
 
 
 @dataclass(frozen=True)
 class Table:
+    """A contract CSV: its columns, and the extra columns (not in the contract, e.g. `email`)
+    that get the plain-text rule when present."""
+
     file: str
     key: str
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    plain_extras: tuple[tuple[str, str], ...] = ()
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+
+# Upper bounds that keep every number well inside the solver's 64-bit integers after scaling
+# (hours in hundredths, points in ten-thousandths, summed over a million tasks).
+MAX_HOURS = 1_000_000.0
+MAX_COST = 1_000_000.0
+MAX_COUNT = 1_000_000_000.0
+MAX_POINTS = 1_000_000.0
+
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
+CONTROL_CHARS = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+CONTROL_NAMES = {
+    0x00: "NUL",
+    0x09: "tab",
+    0x0A: "line break",
+    0x0B: "vertical tab",
+    0x0C: "form feed",
+    0x0D: "carriage return",
+    0x1B: "escape",
+    0x7F: "DEL",
+    0x85: "next line",
+    0x2028: "line separator",
+    0x2029: "paragraph separator",
+}
+
+
+def control_rule(text: str, noun: str) -> str | None:
+    """The rule broken by the first control character of `text`, or None when there is none."""
+    hit = re.search(CONTROL_CHARS, text)
+    if hit is None:
+        return None
+    code = ord(hit.group())
+    what = CONTROL_NAMES.get(code, "control character")
+    return f"control character U+{code:04X} ({what}) not allowed in {noun}"
 
 
 SKILL_LEVELS = (1, 5)
@@ -88,17 +170,26 @@ AGENTS = Table(
     "agent_id",
     (
         Column("agent_id", "id", required=True, nonempty=True),
-        Column("name"),
-        Column("team"),
-        Column("role"),
-        Column("regions", "list", default=""),
-        Column("skills", "skills", default=""),
-        Column("capacity_hours", "number", required=True, nonempty=True, minimum=0),
-        Column("max_tasks", "integer", minimum=0),
-        Column("max_customers", "integer", minimum=0),
+        Column("name", plain="a name"),
+        Column("team", plain="a team"),
+        Column("role", plain="a role"),
+        Column("regions", "list", default="", plain="a region"),
+        Column("skills", "skills", default="", plain="a skill"),
+        Column(
+            "capacity_hours",
+            "number",
+            required=True,
+            nonempty=True,
+            minimum=0,
+            maximum=MAX_HOURS,
+            exact=True,
+        ),
+        Column("max_tasks", "integer", minimum=0, maximum=MAX_COUNT),
+        Column("max_customers", "integer", minimum=0, maximum=MAX_COUNT),
         Column("active", "bool", default=True),
-        Column("cost_per_hour", "number", minimum=0, default=0.0),
+        Column("cost_per_hour", "number", minimum=0, maximum=MAX_COST, default=0.0),
     ),
+    plain_extras=(("email", "an email address"),),
 )
 
 CUSTOMERS = Table(
@@ -106,14 +197,14 @@ CUSTOMERS = Table(
     "customer_id",
     (
         Column("customer_id", "id", required=True, nonempty=True),
-        Column("name"),
-        Column("region"),
+        Column("name", plain="a name"),
+        Column("region", plain="a region"),
         Column("segment"),
         Column("tier", "tier", default="C"),
         Column("stage"),
         Column("owner_id", "ref"),
-        Column("required_skills", "skills", default=""),
-        Column("ownership_hours", "number", minimum=0, default=0.0),
+        Column("required_skills", "skills", default="", plain="a skill"),
+        Column("ownership_hours", "number", minimum=0, maximum=MAX_HOURS, default=0.0, exact=True),
     ),
 )
 
@@ -123,11 +214,20 @@ TASKS = Table(
     (
         Column("task_id", "id", required=True, nonempty=True),
         Column("customer_id", "ref"),
-        Column("type"),
-        Column("required_skills", "skills", default=""),
-        Column("region"),
+        Column("type", plain="a task type"),
+        Column("required_skills", "skills", default="", plain="a skill"),
+        Column("region", plain="a region"),
         Column("priority", "integer", required=True, nonempty=True, minimum=1, maximum=5),
-        Column("effort_hours", "number", required=True, nonempty=True, minimum=0, exclusive_minimum=True),
+        Column(
+            "effort_hours",
+            "number",
+            required=True,
+            nonempty=True,
+            minimum=0,
+            exclusive_minimum=True,
+            maximum=MAX_HOURS,
+            exact=True,
+        ),
         Column("due_date", "date"),
         Column("assigned_to", "ref"),
         Column("pinned", "bool", default=False),
@@ -152,7 +252,8 @@ CONTEXT_COLUMNS = ("notes", "history", "special_notes")
 
 
 # --------------------------------------------------------------------------- policies
-PriorityValues = dict[Annotated[int, Field(ge=1, le=5)], Annotated[float, Field(ge=0)]]
+Points = Annotated[float, Field(ge=0, le=MAX_POINTS)]
+PriorityValues = dict[Annotated[int, Field(ge=1, le=5)], Points]
 TERMS = (
     "service",
     "ownership",
@@ -171,7 +272,7 @@ class Policy(BaseModel):
     """Weights and switches of the objective. Units are "points": serving a task of priority p
     earns `priority_value[p]` points, every other weight is in points per its own unit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = "custom"
     description: str = ""
@@ -181,35 +282,39 @@ class Policy(BaseModel):
     )
     region: Literal["hard", "soft"] = "hard"
     cross_region_penalty: float = Field(
-        2.0, ge=0, description="points per task outside the agent's regions (soft)"
+        2.0, ge=0, le=MAX_POINTS, description="points per task outside the agent's regions (soft)"
     )
     balance: Literal["none", "max_utilization", "spread"] = "max_utilization"
-    balance_weight: float = Field(5.0, ge=0, description="points per 100% of the balance measure")
-    keep_assignee_weight: float = Field(0.5, ge=0, description="points per task kept with assigned_to")
+    balance_weight: float = Field(
+        5.0, ge=0, le=MAX_POINTS, description="points per 100% of the balance measure"
+    )
+    keep_assignee_weight: float = Field(
+        0.5, ge=0, le=MAX_POINTS, description="points per task kept with assigned_to"
+    )
     keep_owner_tasks_weight: float = Field(
-        0.25, ge=0, description="points per task given to its customer's owner"
+        0.25, ge=0, le=MAX_POINTS, description="points per task given to its customer's owner"
     )
     keep_customer_owner_weight: float = Field(
-        1.0, ge=0, description="points per customer kept with its owner"
+        1.0, ge=0, le=MAX_POINTS, description="points per customer kept with its owner"
     )
     agents_per_customer_weight: float = Field(
-        0.0, ge=0, description="points per extra agent serving a customer"
+        0.0, ge=0, le=MAX_POINTS, description="points per extra agent serving a customer"
     )
     overqualification_weight: float = Field(
-        0.05, ge=0, description="points per skill level above the required"
+        0.05, ge=0, le=MAX_POINTS, description="points per skill level above the required"
     )
     cost_weight: float = Field(
-        0.0, ge=0, description="points per unit of cost (cost_per_hour x effort_hours)"
+        0.0, ge=0, le=MAX_POINTS, description="points per unit of cost (cost_per_hour x effort_hours)"
     )
     disruption_by_priority: PriorityValues = Field(
         default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 1.0},
         description="factor on keep_assignee_weight by the task's priority (moving urgent work hurts more)",
     )
-    disruption_by_tier: dict[Literal["A", "B", "C"], Annotated[float, Field(ge=0)]] = Field(
+    disruption_by_tier: dict[Literal["A", "B", "C"], Points] = Field(
         default_factory=lambda: {"A": 1.0, "B": 1.0, "C": 1.0},
         description="factor on keep_customer_owner_weight by the customer's tier",
     )
-    ownership_value: dict[Literal["A", "B", "C"], Annotated[float, Field(ge=0)]] = Field(
+    ownership_value: dict[Literal["A", "B", "C"], Points] = Field(
         default_factory=lambda: {"A": 6.0, "B": 3.0, "C": 1.0},
         description="points for giving a customer of each tier an owner",
     )
@@ -259,15 +364,29 @@ class Policy(BaseModel):
 
 # --------------------------------------------------------------------------- scenario.yaml
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """Solver settings of scenario.yaml; options on the command line override them."""
 
-    time_limit: float | None = Field(None, gt=0)
-    workers: int | None = Field(None, ge=1)
-    seed: int | None = Field(None, ge=0)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    time_limit: float | None = Field(None, gt=0, le=1e6)
+    workers: int | None = Field(None, ge=1, le=256)
+    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+
+
+def _plain(value: str | None, noun: str) -> str | None:
+    """A text that names something (an id, the scenario) must hold no control character."""
+    rule = None if value is None else control_rule(value, noun)
+    if rule is not None:
+        raise ValueError(rule)
+    return value
 
 
 class ScenarioConfig(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """scenario.yaml. Unknown keys are refused (a typo such as `polcy:` would otherwise be
+    ignored and the default used); every key the bundled scenarios and `optassign generate`
+    write is a field here."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str = ""
     description: str = ""
@@ -277,6 +396,11 @@ class ScenarioConfig(BaseModel):
     tasks: str = "tasks.csv"
     customers: str | None = None
     events: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        return _plain(v, "a name")
 
 
 # --------------------------------------------------------------------------- events.yaml
@@ -289,6 +413,18 @@ class Leave(BaseModel):
     @classmethod
     def _listify(cls, v):
         return [v] if isinstance(v, str) else v
+
+    @field_validator("leave")
+    @classmethod
+    def _plain_leave(cls, v: str) -> str:
+        return _plain(v, "an id")
+
+    @field_validator("to")
+    @classmethod
+    def _plain_to(cls, v: list[str] | None) -> list[str] | None:
+        for item in v or []:
+            _plain(item, "an id")
+        return v
 
 
 class Hire(BaseModel):
@@ -305,12 +441,17 @@ class Hire(BaseModel):
 
 
 class _AgentChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     agent: str
+
+    @field_validator("agent")
+    @classmethod
+    def _plain_agent(cls, v: str) -> str:
+        return _plain(v, "an id")
 
 
 class CapacityChange(_AgentChange):
-    capacity_hours: float = Field(ge=0)
+    capacity_hours: float = Field(ge=0, le=MAX_HOURS)
 
 
 class TransferChange(_AgentChange):
