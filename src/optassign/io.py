@@ -8,13 +8,9 @@ import csv
 import difflib
 import hashlib
 import io
-import os
 import re
-import shutil
-import tempfile
 import typing
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -779,25 +775,7 @@ def file_sha256(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- atomic output
-@contextmanager
-def atomic_folder(target: Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside `target`; on success it replaces `target` in one
-    rename, so a reader sees either the old folder or the complete new one, never a mix."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            old = target.parent / f".{target.name}.{os.getpid()}.old"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+from .writer import atomic_folder  # noqa: E402, F401  (the one folder writer, for callers)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
