@@ -503,7 +503,7 @@ def _csv_module_cells(
 ) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
     """The slower, exact reading: the csv module (strict quoting) with the line each record
     starts on. Blank lines are skipped as pandas skips them; a row may have fewer cells than the
-    header (the rest is empty) but not more non-empty ones."""
+    header (the rest is empty) but never more: cells past the header mean the row is shifted."""
     old_limit = csv.field_size_limit()
     csv.field_size_limit(MAX_RECORD_BYTES)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -524,20 +524,18 @@ def _csv_module_cells(
                     problems.append(_too_wide(label, first, len(header)))
                     return None
                 continue
-            if len(row) > len(header):
-                if any(cell.strip() for cell in row[len(header) :]):
-                    problems.append(
-                        InputProblem(
-                            label,
-                            first,
-                            None,
-                            None,
-                            f"{len(row)} cells but the header has {len(header)} columns: "
-                            "a cell outside every column (an unquoted comma?)",
-                        )
+            if len(row) > len(header):  # even empty extras: a shifted row may end in an empty cell
+                problems.append(
+                    InputProblem(
+                        label,
+                        first,
+                        None,
+                        None,
+                        f"{len(row)} cells but the header has {len(header)} columns: "
+                        "a cell outside every column (an unquoted comma?)",
                     )
-                    continue
-                row = row[: len(header)]
+                )
+                continue
             elif len(row) < len(header):
                 row = row + [""] * (len(header) - len(row))
             rows.append(row)

@@ -16,6 +16,7 @@ from .io import explode_list, file_sha256, parse_skills, pydantic_problems, read
 from .policy import is_policy_path, load_policy
 from .schema import (
     AGENTS,
+    CONTROL_CHARS,
     CUSTOMERS,
     TASKS,
     Capacity,
@@ -286,7 +287,11 @@ def validate_references(
         for i in np.flatnonzero(np.asarray(mask)):
             problems.append(InputProblem(file, int(frame_lines[i]), column, str(values.iat[i]), rule))
 
+    def reported(values: pd.Series) -> pd.Series:  # cells refused already for a control character
+        return values.astype(str).str.contains(CONTROL_CHARS, regex=True)
+
     known_agent = tasks["assigned_to"].isin(agent_ids) | tasks["assigned_to"].eq("")
+    known_agent |= reported(tasks["assigned_to"])
     flag(
         lines,
         ~known_agent,
@@ -298,6 +303,7 @@ def validate_references(
     if s.customers is not None:
         c_lines = s.customers.attrs.get("lines", np.arange(len(s.customers)) + 2)
         known_cust = tasks["customer_id"].isin(s.customers["customer_id"]) | tasks["customer_id"].eq("")
+        known_cust |= reported(tasks["customer_id"])
         flag(
             lines,
             ~known_cust,
@@ -309,7 +315,7 @@ def validate_references(
         owner = s.customers["owner_id"]
         flag(
             c_lines,
-            ~(owner.isin(agent_ids) | owner.eq("")),
+            ~(owner.isin(agent_ids) | owner.eq("") | reported(owner)),
             customers_file,
             "owner_id",
             owner,

@@ -24,6 +24,12 @@ def shorten(text: object, limit: int = SHOWN) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+def visible(text: str) -> str:
+    """`text` with control characters spelled out (a key or header name is printed as is, and
+    an escape sequence must not reach the terminal or a log line as one)."""
+    return re.sub(CONTROL_CHARS, lambda m: repr(m.group())[1:-1], text)
+
+
 @dataclass(frozen=True, order=True)
 class InputProblem:
     """One broken rule of the input, located as precisely as the input allows. Values, keys and
@@ -36,12 +42,12 @@ class InputProblem:
     rule: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "file", shorten(self.file, 2 * SHOWN))
+        object.__setattr__(self, "file", visible(shorten(self.file, 2 * SHOWN)))
         if self.column is not None:
-            object.__setattr__(self, "column", shorten(self.column))
+            object.__setattr__(self, "column", visible(shorten(self.column)))
         if self.value is not None:
             object.__setattr__(self, "value", shorten(self.value))
-        object.__setattr__(self, "rule", shorten(self.rule, RULE_CHARS))
+        object.__setattr__(self, "rule", visible(shorten(self.rule, RULE_CHARS)))
 
     def __str__(self) -> str:
         where = self.file
