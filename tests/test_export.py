@@ -117,3 +117,30 @@ def test_cli_solve_rejects_an_unknown_format(plan, tmp_path):
     out = tmp_path / "plan"
     result = run("solve", plan.scenario.folder, "--out", out, *FAST, "--format", "pdf")
     assert result.exit_code == 2 and not out.exists()
+
+
+def test_cells_that_look_like_formulas_are_stored_as_text_in_the_workbook(tmp_path):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    import optassign
+    from optassign.export import export_plan
+
+    hostile = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+    plan = optassign.Plan(
+        scenario=None,
+        assignments=pd.DataFrame({"task_id": hostile, "agent_id": hostile, "reason": hostile}),
+        owners=None,
+        agent_load=pd.DataFrame({"agent_id": hostile, "hours": [1.5] * len(hostile)}),
+        summary={"scenario": "=1+1"},
+    )
+    (path,) = export_plan(plan, tmp_path, ["xlsx"])
+    with zipfile.ZipFile(path) as z:
+        sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and not any("<f>" in x or "<f " in x for x in sheets)
+    wb = load_workbook(path)
+    values = [c.value for c in wb["assignments"]["A"][1:]]
+    assert [v.replace("\r", "\n") for v in values] == [v.replace("\r", "\n") for v in hostile]
+    assert all(c.data_type == "s" for c in wb["assignments"]["A"][1:])
+    assert wb["agent_load"]["B"][1].value == 1.5  # numbers stay numbers

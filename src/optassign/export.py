@@ -138,6 +138,17 @@ def _cell(v: object) -> object:
     return v
 
 
+def _text_cell(ws, value: str):
+    """A text cell stored as a plain string whatever it starts with: openpyxl would store
+    `=HYPERLINK(...)`, `=cmd|...` and the like as live formulas (OWASP's CSV-injection list:
+    =, +, -, @, tab, CR), and values come from a CRM anyone can type into."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def _workbook(tables: dict[str, pd.DataFrame]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -156,7 +167,7 @@ def _workbook(tables: dict[str, pd.DataFrame]) -> bytes:
             header.append(cell)
         ws.append(header)
         for row in table.itertuples(index=False, name=None):
-            ws.append([_cell(v) for v in row])
+            ws.append([_text_cell(ws, v) if isinstance(v, str) else _cell(v) for v in row])
     wb.properties.creator = "optassign"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
