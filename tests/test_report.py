@@ -117,3 +117,26 @@ def test_cli_report_bad_input(plan_dirs, tmp_path):
     mismatch = run("report", plan_dirs[0], "--scenario", other, "--out", out)
     assert mismatch.exit_code == 2 and mismatch.stderr.startswith("error: ")
     assert not out.exists()
+
+
+def test_dollar_signs_and_markup_in_ids_and_regions_neither_crash_nor_inject(tmp_path):
+    """`$...$` in an id or a region is text, not mathtext; `<script>` is escaped in the HTML."""
+    from conftest import AGENTS, TASKS, make_scenario, write_csv
+
+    folder = make_scenario(tmp_path / "s")
+    agents = [dict(r) for r in AGENTS]
+    agents[0]["agent_id"], agents[0]["regions"] = "$\\nosuchsymbol$", "$x_$"
+    tasks = [dict(r) for r in TASKS]
+    for r in tasks:
+        if r["assigned_to"] == "A1":
+            r["assigned_to"], r["pinned"] = "", ""
+        r["region"] = "<script>alert(1)</script>" if r["task_id"] == "T6" else r["region"]
+    write_csv(folder / "agents.csv", agents)
+    write_csv(folder / "tasks.csv", tasks)
+    customers = (folder / "customers.csv").read_text(encoding="utf-8").replace(",A1,", ",,")
+    (folder / "customers.csv").write_text(customers, encoding="utf-8")
+    import optassign
+
+    plan = optassign.solve(folder, time_limit=2, workers=1)
+    text = render_report(plan, folder)
+    assert "<script>alert" not in text and "&lt;script&gt;" in text

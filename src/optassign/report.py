@@ -320,12 +320,14 @@ def render_report(
         if s is None:
             parts.append('<p class="note">Region and skill charts need the scenario: pass --scenario.</p>')
         parts.append('<div class="charts">')
-        for key, caption, fig in _charts(p, s):
-            if fmt == "png":
-                chart = figure_to_png_img(fig, caption)
-            else:
-                chart = figure_to_svg(fig, prefix=f"p{i + 1}{key}-")
-            parts.append(f"<figure>{chart}<figcaption>{_e(caption)}</figcaption></figure>")
+        # ids, names and regions are data, not mathtext: `$x$` in an id must not be parsed
+        with mpl.rc_context({"text.parse_math": False}):
+            for key, caption, fig in _charts(p, s):
+                if fmt == "png":
+                    chart = figure_to_png_img(fig, caption)
+                else:
+                    chart = figure_to_svg(fig, prefix=f"p{i + 1}{key}-")
+                parts.append(f"<figure>{chart}<figcaption>{_e(caption)}</figcaption></figure>")
         parts.append("</div>")
         n_open = int(p.assignments["agent_id"].eq("").sum())
         parts.append(f"<h3>Unassigned tasks ({n_open:,})</h3>{_unassigned_html(p)}")
