@@ -65,8 +65,9 @@ def read_yaml(
     text = _read_small_text(path, problems, label, max_bytes)
     if text is None:
         return None
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # its reader refuses unprintable characters right here
         root = loader.get_single_node()
         if root is None:
             return None
@@ -85,7 +86,8 @@ def read_yaml(
     except RecursionError:
         problems.append(InputProblem(label, None, None, None, "malformed YAML: nested too deeply"))
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return None
 
 
