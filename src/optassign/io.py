@@ -91,14 +91,22 @@ def read_yaml(
     return None
 
 
+def _regular_file(path: Path, problems: Problems, label: str) -> bool:
+    """Whether `path` is a regular file to read; else a problem naming it (missing, or a
+    folder, FIFO or device)."""
+    if not path.exists():
+        problems.append(InputProblem(label, None, None, None, "file not found"))
+        return False
+    if not path.is_file():
+        problems.append(InputProblem(label, None, None, None, "not a regular file"))
+        return False
+    return True
+
+
 def _read_small_text(path: Path, problems: Problems, label: str, max_bytes: int) -> str | None:
     """The UTF-8 text of a regular file of at most `max_bytes`, else None and a problem. Reads at
     most one byte past the bound, so a huge file, a FIFO or /proc entry costs nothing."""
-    if not path.exists():
-        problems.append(InputProblem(label, None, None, None, "file not found"))
-        return None
-    if not path.is_file():
-        problems.append(InputProblem(label, None, None, None, "not a regular file"))
+    if not _regular_file(path, problems, label):
         return None
     try:
         with path.open("rb") as fh:
@@ -440,11 +448,7 @@ def _read_csv_text(
     """(header, cells as text, physical line of the header and of every row), or None and a
     located problem: not a file, not UTF-8, no header, a record too long, a row with cells
     beyond the header, broken quoting."""
-    if not path.exists():
-        problems.append(InputProblem(label, None, None, None, "file not found"))
-        return None
-    if not path.is_file():
-        problems.append(InputProblem(label, None, None, None, "not a regular file"))
+    if not _regular_file(path, problems, label):
         return None
     try:
         data = path.read_bytes()
