@@ -141,10 +141,10 @@ def test_parts_solved_apart_reach_the_whole_optimum(small_parts):
 def test_balance_couples_parts_and_the_bound_stays_valid(small_parts):
     d = regional_problem(blocks=3, policy=BALANCED)
     apart = solve_problem(d, BALANCED, time_limit=20, workers=2, seed=0)
-    whole = solve_problem(d, BALANCED, time_limit=20, workers=2, seed=0, decompose=False)
-    assert whole.status == SolveStatus.OPTIMAL
-    assert apart.status.has_solution
-    assert apart.objective <= whole.objective + 1e-6
+    whole = solve_problem(d, BALANCED, time_limit=60, workers=2, seed=0, decompose=False)
+    # bounds against bounds: true whether or not either search proved optimality in its budget
+    assert whole.status.has_solution and apart.status.has_solution
+    assert apart.objective <= whole.best_bound + 1e-6
     assert apart.best_bound >= whole.objective - 1e-6
     # each part evens out its own load: the merged plan is close to the whole optimum
     assert apart.objective >= whole.objective - BALANCED.balance_weight

@@ -116,3 +116,29 @@ def test_ortools_does_not_take_over_sigint(tmp_path):
     code, rest = stop(proc, signal.SIGINT)
     assert code == 130  # not -2 (killed by the signal)
     assert os.path.exists(tmp_path) and not out.exists()
+
+
+def test_ctrl_c_on_a_sweep_in_processes_ends_every_worker_with_one_line(tmp_path):
+    """Ctrl-C goes to the whole process group (the terminal sends it so): the workers ignore
+    it, the parent prints one line, ends the workers it started and exits 130."""
+    cmd = [sys.executable, "-m", "optassign", "sweep", str(SCENARIO), "--out", str(tmp_path / "sw")]
+    cmd += ["--vary", "seed=1,2,3,4", "--jobs", "2", "--time-limit", "60", "--workers", "1"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert proc.stderr.readline().startswith("4 runs, 2 at a time")
+    time.sleep(8)  # the workers are spawned, have imported OR-Tools and are solving
+    os.killpg(proc.pid, signal.SIGINT)
+    rest = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 130, rest
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest
+    assert len(rest.strip().splitlines()) == 1 and rest.startswith("interrupted (SIGINT)")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the group is empty once every worker has ended
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("a sweep worker outlived the sweep")

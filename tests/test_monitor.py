@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
-from conftest import edit_csv, make_scenario
+from conftest import edit_csv, make_scenario, read_csv
 from optassign.api import solve
 from optassign.cli import app
 from optassign.monitor import reminder_message, status, write_reminders
@@ -147,3 +147,34 @@ def test_cli_status_plan_of_another_scenario(case, tmp_path):
     plan = solve(load_scenario(other), time_limit=1, workers=1, seed=0).write(tmp_path / "plan")
     result = run("status", case, "--plan", plan, "--today", TODAY)
     assert result.exit_code == 2 and result.stderr.startswith("error: ")
+
+
+def test_reminders_stay_in_the_outbox_whatever_the_agent_id(case, tmp_path):
+    # A1 -> ../../x, A2 -> Ågent, A3 -> 日本語 (their tasks follow them)
+    ids = {"A1": "../../x", "A2": "Ågent", "A3": "日本語"}
+    for path in (case / "agents.csv", case / "tasks.csv", case / "customers.csv"):
+        text = path.read_text(encoding="utf-8")
+        for old, new in ids.items():
+            text = text.replace(f",{old},", f",{new},").replace(f"\n{old},", f"\n{new},")
+        path.write_text(text, encoding="utf-8")
+    st = status(case, today=TODAY)
+    # values a reader should have refused, let through: they must not reach a header
+    st.agents["name"] = st.agents["name"] + "\r\nBcc: evil@attacker.example"
+    st.tasks["task_id"] = st.tasks["task_id"] + "\nX-Injected: 1"
+    outbox = tmp_path / "deep" / "outbox"
+    outbox.parent.mkdir()
+    before = {str(p) for p in tmp_path.parent.rglob("*") if outbox not in p.parents}
+    files = write_reminders(st, outbox)
+    assert {str(p) for p in tmp_path.parent.rglob("*") if outbox not in p.parents and p != outbox} == before
+    index = {r["agent_id"]: r["file"] for r in read_csv(outbox / "index.csv")}
+    assert set(index) == set(ids.values()) and [f.name for f in files] == [index[a] for a in sorted(index)]
+    assert sorted(p.name for p in outbox.iterdir()) == sorted([*index.values(), "index.csv"])
+    for agent, name in index.items():
+        raw = (outbox / name).read_bytes()
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert head.isascii() and b"\r\nBcc:" not in head
+        assert b"X-Injected" in raw and b"\nX-Injected" not in raw  # folded onto the task's line
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert msg["Bcc"] is None and msg["To"].addresses[0].username.isascii()
+        assert msg["Message-ID"] == f"<reminders-{TODAY}-{name.removesuffix('.eml')}@optassign.invalid>"
+        assert raw == reminder_message(st, agent).as_bytes(policy=email.policy.SMTP)  # same bytes

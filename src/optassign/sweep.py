@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import signal
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -85,9 +86,16 @@ class SerialExecutor(Executor):
         return [fn(job) for job in jobs]
 
 
+def _ignore_interrupts() -> None:
+    """In a worker process: Ctrl-C reaches the whole process group, but only the parent acts
+    on it (one line, no traceback per worker); the parent ends the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class LocalProcessExecutor(Executor):
     """Jobs in parallel on this machine, in `max_workers` fresh processes ("spawn": no solver
-    threads are forked mid-run)."""
+    threads are forked mid-run). If the parent is interrupted (or a job fails), the jobs not
+    started are cancelled and the running ones are ended: no worker outlives the sweep."""
 
     def __init__(self, max_workers: int | None = None, start_method: str = "spawn"):
         self.max_workers = max_workers
@@ -97,8 +105,31 @@ class LocalProcessExecutor(Executor):
         if not jobs:
             return []
         n = min(self.max_workers or os.cpu_count() or 1, len(jobs))
-        with ProcessPoolExecutor(max_workers=n, mp_context=get_context(self.start_method)) as pool:
-            return list(pool.map(fn, jobs))
+        ctx = get_context(self.start_method)
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_ignore_interrupts)
+        try:
+            results = list(pool.map(fn, jobs))
+        except BaseException:
+            _end_workers(pool)
+            raise
+        pool.shutdown()
+        return results
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and terminate the worker processes now (3.14 has
+    `terminate_workers`; before it, the pool's process table is the only handle)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
 
 
 # --------------------------------------------------------------------------- parsing --vary
