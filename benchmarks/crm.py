@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 import optassign
-from optassign.generate import Profile, generate_scenario
-from optassign.greedy import greedy_plan
-from optassign.model import evaluate
-from optassign.problem import build_problem
+from optassign.engine.model import evaluate
+from optassign.engine.problem import build_problem
+from optassign.engine.search.greedy import greedy_plan
+from optassign.scenario.generate import Profile, generate_scenario
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))

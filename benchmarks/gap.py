@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optassign.cpsat_params import ParamError, parse_params
-from optassign.gap import (
+from optassign.bench.gap import (
     SETS,
     gap_data_dir,
     instance_name,
@@ -31,6 +30,7 @@ from optassign.gap import (
     summary_frame,
     write_results,
 )
+from optassign.engine.params import ParamError, parse_params
 
 HERE = Path(__file__).resolve().parent
 # Seconds per instance by set, from the targets: cattrysse1994 proven optimal in <= 2 s each;

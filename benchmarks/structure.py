@@ -68,7 +68,11 @@ def function_lengths(tree: ast.Module, here: str):
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(getattr(body[0], "value", None), ast.Constant)
+            ):
                 body = body[1:]
             if not body:
                 continue
@@ -81,7 +85,9 @@ def _cycles(edges: dict[str, set[str]], order: list[str], root: str) -> list[lis
     """Strongly connected groups of more than one module (a package importing its own
     submodules is not a cycle)."""
     index = {n: i for i, n in enumerate(order)}
-    pairs = [(index[a], index[b]) for a, bs in edges.items() for b in bs if a != root and not b.startswith(a + ".")]
+    pairs = [
+        (index[a], index[b]) for a, bs in edges.items() for b in bs if a != root and not b.startswith(a + ".")
+    ]
     rows, cols = [p[0] for p in pairs], [p[1] for p in pairs]
     graph = csr_matrix(([1] * len(pairs), (rows, cols)), shape=(len(order), len(order)))
     _, labels = connected_components(graph, directed=True, connection="strong")
@@ -91,7 +97,9 @@ def _cycles(edges: dict[str, set[str]], order: list[str], root: str) -> list[lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", type=Path, default=Path(__file__).resolve().parent.parent / "src" / "optassign")
+    parser.add_argument(
+        "--src", type=Path, default=Path(__file__).resolve().parent.parent / "src" / "optassign"
+    )
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
     src: Path = args.src
@@ -135,7 +143,10 @@ def main() -> None:
 
     lengths.sort(reverse=True)
     long = sum(1 for n, _ in lengths if n > 40)
-    print(f"functions: {len(lengths)}, over 40 code lines: {long} ({1000 * long / code_lines:.1f} per 1,000 lines)")
+    print(
+        f"functions: {len(lengths)}, over 40 code lines: {long}"
+        f" ({1000 * long / code_lines:.1f} per 1,000 lines)"
+    )
     for n, name in lengths[: args.top]:
         print(f"  {n:>4}  {name.removeprefix(root + '.')}")
 

@@ -42,7 +42,7 @@ def nightly_batch() -> list:
         new_code_cell(SETUP),
         new_markdown_cell("## The scenario\n\nAgents, tasks and customers as validated DataFrames."),
         new_code_cell(
-            "from optassign.scenario import load_scenario\n\n"
+            "from optassign.scenario.scenario import load_scenario\n\n"
             'scenario = load_scenario(ROOT / "scenarios" / "demo")\n'
             'print(scenario.name, "-", scenario.description)\n'
             'print(f"{len(scenario.agents)} agents, {len(scenario.tasks)} tasks,",\n'
@@ -70,7 +70,7 @@ def nightly_batch() -> list:
             "## Charts\n\nEach chart function takes the plan and an optional matplotlib `Axes`."
         ),
         new_code_cell(
-            "from optassign import plotting\n\n"
+            "from optassign.report import plotting\n\n"
             "fig, axes = plt.subplots(2, 2, figsize=(13, 10), layout='constrained')\n"
             "plotting.plot_agent_load(plan, ax=axes[0, 0])\n"
             "plotting.plot_utilisation(plan, ax=axes[0, 1])\n"
@@ -89,7 +89,7 @@ def nightly_batch() -> list:
             "HTML report, into a temporary folder."
         ),
         new_code_cell(
-            "from optassign.report import write_report\n\n"
+            "from optassign.report.html import write_report\n\n"
             'folder = plan.write(OUT / "plan")\n'
             'report = write_report(plan, OUT / "report.html")\n'
             "sorted(p.name for p in folder.iterdir()), report.stat().st_size"
@@ -100,7 +100,7 @@ def nightly_batch() -> list:
             "from a fixed day (see `optassign status`)."
         ),
         new_code_cell(
-            "from optassign.monitor import status\n\n"
+            "from optassign.analysis.monitor import status\n\n"
             'day = status(scenario, plan, today="2026-12-03", horizon_days=3)\n'
             "day.agents.head(8)"
         ),
@@ -117,7 +117,7 @@ def compare_scenarios() -> list:
         new_code_cell(SETUP),
         new_code_cell(
             "from optassign.api import solve\n"
-            "from optassign.scenario import load_scenario\n\n"
+            "from optassign.scenario.scenario import load_scenario\n\n"
             'scenario = load_scenario(ROOT / "scenarios" / "demo")\n'
             "plans = {}\n"
             "for policy in ['balanced', 'sla_first', 'continuity']:\n"
@@ -139,7 +139,7 @@ def compare_scenarios() -> list:
         ),
         new_code_cell(
             "try:\n"
-            "    from optassign.compare import compare\n"
+            "    from optassign.analysis.compare import compare\n"
             "except ImportError:\n"
             "    compare = None\n\n"
             "if compare is not None:\n"
@@ -166,7 +166,7 @@ def compare_scenarios() -> list:
         ),
         new_markdown_cell("## Per plan: what is left open, by priority"),
         new_code_cell(
-            "from optassign import plotting\n\n"
+            "from optassign.report import plotting\n\n"
             "fig, axes = plt.subplots(2, 3, figsize=(15, 8), layout='constrained')\n"
             "for ax, (name, p) in zip(axes.flat, plans.items()):\n"
             "    plotting.plot_assigned_by_priority(p, ax=ax)\n"
@@ -185,7 +185,7 @@ def compare_scenarios() -> list:
             "PLAN_DIR ...`), written to a temporary folder."
         ),
         new_code_cell(
-            "from optassign.report import write_report\n\n"
+            "from optassign.report.html import write_report\n\n"
             'report = write_report(list(plans.values()), OUT / "compare.html", names=list(plans))\n'
             "report, report.stat().st_size"
         ),
@@ -203,10 +203,10 @@ def staffing_change() -> list:
         new_code_cell(SETUP),
         new_code_cell(
             "from optassign.api import solve\n"
-            "from optassign.scenario import load_scenario\n"
-            "from optassign.schema import Hire, Leave\n\n"
+            "from optassign.scenario.scenario import load_scenario\n"
+            "from optassign.contract.schema import Hire, Leave\n\n"
             "try:\n"
-            "    from optassign.handover import preview\n"
+            "    from optassign.handover.replan import preview\n"
             "except ImportError:\n"
             "    preview = None\n\n"
             'scenario = load_scenario(ROOT / "scenarios" / "demo")\n'
@@ -251,7 +251,7 @@ def staffing_change() -> list:
             "one, else the moves against the plan in force), and the load before and after."
         ),
         new_code_cell(
-            "from optassign import plotting\n\n"
+            "from optassign.report import plotting\n\n"
             "moves, from_handover = plotting.handover_table(departure)\n"
             "print(f'{len(moves)} items move', '(handover.csv)' if from_handover else '(derived)')\n"
             "moves.head(10)"
@@ -271,7 +271,7 @@ def staffing_change() -> list:
             "plt.show()"
         ),
         new_code_cell(
-            "from optassign.report import write_report\n\n"
+            "from optassign.report.html import write_report\n\n"
             "report = write_report([departure, hire], OUT / 'staffing.html',\n"
             "                      names=[f'{leaver} leaves', 'N0001 hired'])\n"
             "report.stat().st_size"

@@ -17,7 +17,7 @@ import yaml
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from optassign.generate import (  # noqa: E402
+from optassign.scenario.generate import (  # noqa: E402
     AgentTier,
     Profile,
     TaskType,

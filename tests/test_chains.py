@@ -10,11 +10,11 @@ import itertools
 import numpy as np
 import pytest
 
-from optassign.chains import Dense, chain_exchange, dense, descend, plan_value
-from optassign.gap import GapInstance, gap_policy, gap_problem
-from optassign.knapsack import applicable, search
-from optassign.relax import pair_coefficients
-from optassign.solve import primary_terms
+from optassign.bench.gap import GapInstance, gap_policy, gap_problem
+from optassign.engine.relax import pair_coefficients
+from optassign.engine.search.chains import Dense, chain_exchange, dense, descend, plan_value
+from optassign.engine.search.knapsack import applicable, search
+from optassign.engine.solve import primary_terms
 
 NO_OWNER = np.zeros(0, dtype=np.int32)
 
@@ -164,8 +164,8 @@ def test_gap_instance_reaches_its_optimum_and_a_bound_tighter_than_the_lp():
 
 
 def test_the_search_applies_to_dense_problems_without_owner_decisions(tiny_scenario):
-    from optassign.problem import build_problem
-    from optassign.scenario import load_scenario
+    from optassign.engine.problem import build_problem
+    from optassign.scenario.scenario import load_scenario
 
     inst = GapInstance(
         "t",
@@ -195,9 +195,9 @@ def test_chains_polish_a_cut_short_search_into_a_valid_better_plan(tmp_path):
     # same on a second run.
     import optassign
     from checker import assert_plan_ok
-    from optassign.generate import generate_scenario
-    from optassign.problem import build_problem
-    from optassign.solve import _value
+    from optassign.engine.problem import build_problem
+    from optassign.engine.solve import _value
+    from optassign.scenario.generate import generate_scenario
 
     folder = generate_scenario(tmp_path / "batch", tasks=600, agents=30, regions=3, seed=5)
     scenario = optassign.load_scenario(folder)
@@ -222,11 +222,11 @@ def test_chain_sweep_keeps_every_held_task_in_its_sub_problems(tmp_path, monkeyp
     # Neighbourhoods larger than the dense limit must leave out open work only: a held task
     # left out of a sub-problem would free its hours there and overload its agent.
     import optassign
-    import optassign.lns as lns
-    from optassign.generate import generate_scenario
-    from optassign.greedy import greedy_plan
-    from optassign.problem import build_problem
-    from optassign.solve import primary_terms
+    import optassign.engine.search.lns as lns
+    from optassign.engine.problem import build_problem
+    from optassign.engine.search.greedy import greedy_plan
+    from optassign.engine.solve import primary_terms
+    from optassign.scenario.generate import generate_scenario
 
     monkeypatch.setattr(lns, "MAX_DENSE_TASKS", 110)
     scenario = optassign.load_scenario(

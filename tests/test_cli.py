@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from checker import assert_plan_ok
 from conftest import AGENTS, TASKS, edit_csv, read_csv, write_csv
-from optassign.cli import app
+from optassign.cli.main import app
 
 FAST = ["--time-limit", "2", "--workers", "1", "--seed", "0", "--quiet"]
 PLAN_FILES = {"assignments.csv", "owners.csv", "agent_load.csv", "summary.json"}

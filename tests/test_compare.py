@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 import optassign
 from checker import assert_plan_ok
 from conftest import AGENTS, TASKS, edit_csv, make_scenario, read_csv, write_csv
-from optassign.cli import app
-from optassign.compare import KPIS, compare, diff_plans, plan_kpis, read_plan
+from optassign.analysis.compare import KPIS, compare, diff_plans, plan_kpis, read_plan
+from optassign.cli.main import app
 
 FAST = {"time_limit": 3, "workers": 1, "seed": 0}
 

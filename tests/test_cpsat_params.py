@@ -10,12 +10,12 @@ import pytest
 from ortools.sat.python import cp_model
 from typer.testing import CliRunner
 
-from optassign.cli import app
-from optassign.cpsat_params import ParamError, apply_params, check_params, parse_params
-from optassign.gap import GapInstance, gap_data_dir, solve_gap
+from optassign.bench.gap import GapInstance, gap_data_dir, solve_gap
+from optassign.cli.main import app
+from optassign.engine.params import ParamError, apply_params, check_params, parse_params
 
 # the engine module (the package's `solve` name is the API function)
-solve_module = importlib.import_module("optassign.solve")
+solve_module = importlib.import_module("optassign.engine.solve")
 
 GAP_FILE = gap_data_dir() / "cattrysse1994" / "gap1-0"
 

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 import optassign
 from _cases import agent, problem, random_frames, task, write_scenario
 from checker import assert_plan_ok
-from optassign import Policy, SolveStatus, build_problem, decompose, solve_problem
-from optassign.cli import app
-from optassign.model import evaluate
+from optassign import Policy, SolveStatus, build_problem, solve_problem
+from optassign.cli.main import app
+from optassign.engine import decompose
+from optassign.engine.model import evaluate
 
 HARD = Policy(name="hard regions", region="hard", balance="none", agents_per_customer_weight=0.3)
 BALANCED = Policy(name="balanced", region="hard", balance="max_utilization", balance_weight=5)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from _cases import PRIORITY, agent, problem, random_frames, task, zero_policy
-from optassign.ejection import insert_with_ejection
-from optassign.relax import pair_coefficients
+from optassign.engine.relax import pair_coefficients
+from optassign.engine.search.ejection import insert_with_ejection
 
 POLICY = zero_policy(priority_value=PRIORITY)
 

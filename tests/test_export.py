@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 import optassign
 from checker import assert_plan_ok
 from conftest import read_csv
-from optassign.cli import app
-from optassign.export import export_plan, flatten_summary
+from optassign.cli.main import app
+from optassign.plan.export import export_plan, flatten_summary
 
 FAST = ["--time-limit", "3", "--workers", "1", "--seed", "0", "--quiet"]
 
@@ -125,7 +125,7 @@ def test_cells_that_look_like_formulas_are_stored_as_text_in_the_workbook(tmp_pa
     from openpyxl import load_workbook
 
     import optassign
-    from optassign.export import export_plan
+    from optassign.plan.export import export_plan
 
     hostile = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
     plan = optassign.Plan(

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from optassign.cli import app
-from optassign.gap import (
+from optassign.bench.gap import (
     RESULT_COLUMNS,
     GapFormatError,
     GapInstance,
@@ -27,7 +26,8 @@ from optassign.gap import (
     solve_gap,
     summary_frame,
 )
-from optassign.schema import ScenarioError
+from optassign.cli.main import app
+from optassign.contract.schema import ScenarioError
 
 DATA = gap_data_dir()
 needs_data = pytest.mark.skipif(not (DATA / "cattrysse1994").is_dir(), reason=f"no GAP data in {DATA}")

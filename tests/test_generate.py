@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from optassign.generate import generate_scenario
+from optassign.scenario.generate import generate_scenario
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FILES = ("scenario.yaml", "agents.csv", "customers.csv", "tasks.csv")

@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 from checker import assert_plan_ok
 from conftest import edit_csv, read_csv, write_csv
 from optassign import load_scenario, solve
-from optassign.cli import app
-from optassign.handover import (
+from optassign.cli.main import app
+from optassign.contract.schema import Events, Policy, ScenarioError
+from optassign.handover.replan import (
     HANDOVER_COLUMNS,
     HandoverResult,
     HandoverSettings,
@@ -32,8 +33,7 @@ from optassign.handover import (
     handover_policy,
     preview,
 )
-from optassign.scenario import apply_events
-from optassign.schema import Events, Policy, ScenarioError
+from optassign.scenario.scenario import apply_events
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -600,7 +600,7 @@ def test_command_time_limit_covers_reading_and_writing():
     reading the scenario and before writing the folder, but never less than half of it."""
     import time
 
-    from optassign.cli_handover import WRITE_SECONDS_PER_TASK, _limit
+    from optassign.cli.handover import WRITE_SECONDS_PER_TASK, _limit
 
     loaded = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "demo")
     writing = WRITE_SECONDS_PER_TASK * len(loaded.tasks)

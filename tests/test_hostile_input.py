@@ -30,7 +30,7 @@ import optassign
 from checker import assert_plan_ok
 from conftest import make_scenario
 from optassign import ScenarioError
-from optassign.cli import app
+from optassign.cli.main import app
 
 settings.register_profile(
     "hostile",

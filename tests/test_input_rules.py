@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 import optassign
 from conftest import AGENTS, TASKS, edit_csv, read_csv, write_csv
 from optassign import ScenarioError
-from optassign.cli import app
-from optassign.scenario import apply_events, read_events
-from optassign.schema import InputProblem, ScenarioConfig
+from optassign.cli.main import app
+from optassign.contract.schema import InputProblem, ScenarioConfig
+from optassign.scenario.scenario import apply_events, read_events
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,7 +96,7 @@ def test_unknown_event_key_offers_the_nearest_key(tiny_scenario):
 
 
 def test_every_key_the_bundled_and_generated_scenarios_write_is_known(tmp_path):
-    from optassign.generate import generate_scenario
+    from optassign.scenario.generate import generate_scenario
 
     generated = generate_scenario(tmp_path / "g", tasks=20, agents=4, regions=2, seed=1)
     folders = [*sorted((ROOT / "scenarios").glob("*/scenario.yaml")), generated / "scenario.yaml"]
@@ -427,7 +427,7 @@ def test_hires_and_transfers_refuse_control_characters_like_agents_csv(tiny_scen
         {"hire": {"agent_id": "N2", "name": "Eve\nBcc: x", "email": "e@x\r\nBcc: y", "capacity_hours": 8}},
         {"transfer": {"agent": "A1", "regions": ["N", "S\x00"]}},
     ]
-    from optassign.schema import Events
+    from optassign.contract.schema import Events
 
     with pytest.raises(ScenarioError) as info:
         apply_events(s, Events.model_validate({"events": events}))

@@ -14,7 +14,7 @@ import pytest
 import optassign
 from conftest import AGENTS, CUSTOMERS, TASKS, edit_csv, read_csv, write_csv
 from optassign import ScenarioError
-from optassign.schema import InputProblem
+from optassign.contract.schema import InputProblem
 
 
 # --------------------------------------------------------------------------- helpers

@@ -12,7 +12,7 @@ import pytest
 from ortools.sat.python import cp_model
 
 from _cases import PRIORITY, agent, assigned, customer, owners, problem, solve_checked, task, zero_policy
-from optassign.model import AssignmentModel
+from optassign.engine.model import AssignmentModel
 
 SERVICE = zero_policy(priority_value=PRIORITY)
 

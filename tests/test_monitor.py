@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import edit_csv, make_scenario, read_csv
+from optassign.analysis.monitor import reminder_message, status, write_reminders
 from optassign.api import solve
-from optassign.cli import app
-from optassign.monitor import reminder_message, status, write_reminders
-from optassign.scenario import load_scenario
+from optassign.cli.main import app
+from optassign.scenario.scenario import load_scenario
 
 TODAY = "2024-07-03"  # a Wednesday
 

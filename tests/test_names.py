@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_csv
-from optassign.names import file_names, file_stem, inside, write_index
+from optassign.contract.names import file_names, file_stem, inside, write_index
 
 HOSTILE = [
     "../../x",

@@ -16,9 +16,8 @@ from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from conftest import edit_csv, read_csv
-from optassign.cli import app
-from optassign.handover import handover
-from optassign.notify import (
+from optassign.cli.main import app
+from optassign.handover.notify import (
     DEFAULT_SENDER,
     build_messages,
     parse_sender,
@@ -26,6 +25,7 @@ from optassign.notify import (
     send_messages,
     write_outbox,
 )
+from optassign.handover.replan import handover
 
 FAST = dict(time_limit=1.0, workers=1, seed=0)
 CLI_FAST = ["--time-limit", "1", "--workers", "1", "--seed", "0", "--quiet"]

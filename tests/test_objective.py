@@ -23,8 +23,8 @@ from _cases import (
     zero_policy,
 )
 from optassign import Policy
-from optassign.model import evaluate
-from optassign.problem import POINT_SCALE, UTIL_SCALE
+from optassign.engine.model import evaluate
+from optassign.engine.problem import POINT_SCALE, UTIL_SCALE
 
 
 def hours_by_agent(plan: optassign.Plan) -> dict[str, float]:

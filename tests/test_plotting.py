@@ -15,10 +15,10 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from conftest import make_scenario  # noqa: E402
-from optassign import plotting  # noqa: E402
+from optassign.analysis.compare import read_plan  # noqa: E402
 from optassign.api import solve  # noqa: E402
-from optassign.compare import read_plan  # noqa: E402
-from optassign.scenario import load_scenario  # noqa: E402
+from optassign.report import plotting  # noqa: E402
+from optassign.scenario.scenario import load_scenario  # noqa: E402
 
 
 @pytest.fixture(scope="module")

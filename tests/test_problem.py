@@ -20,7 +20,7 @@ from _cases import (
     task,
     zero_policy,
 )
-from optassign.problem import HOUR_SCALE, candidates
+from optassign.engine.problem import HOUR_SCALE, candidates
 
 
 def cands(data: optassign.ProblemData, task_id: str) -> dict[str, tuple[bool, int]]:

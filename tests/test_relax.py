@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optassign.relax import top_per_row
+from optassign.engine.relax import top_per_row
 
 
 def test_top_per_row_matches_a_plain_sort():
@@ -42,9 +42,9 @@ def _random_problem(seed: int):
 def test_restricted_lp_is_at_least_the_plan_it_includes():
     """relax_large with a plan among its columns: the restricted LP's solution scores at least
     that plan on the pair terms, and the bound (the dual's) stays above both."""
-    from optassign.greedy import greedy_plan
-    from optassign.relax import pair_coefficients, relax_large
-    from optassign.solve import primary_terms
+    from optassign.engine.relax import pair_coefficients, relax_large
+    from optassign.engine.search.greedy import greedy_plan
+    from optassign.engine.solve import primary_terms
 
     for seed in range(3):
         d, policy = _random_problem(seed)
@@ -62,8 +62,8 @@ def test_restricted_lp_is_at_least_the_plan_it_includes():
 def test_raised_relaxation_bounds_the_changed_problem():
     """A relaxation of one problem, raised for new owners in force, still bounds the LP of the
     problem with those owners (computed whole)."""
-    from optassign.relax import raised, relax
-    from optassign.solve import primary_terms
+    from optassign.engine.relax import raised, relax
+    from optassign.engine.solve import primary_terms
 
     for seed in range(3):
         d, policy = _random_problem(seed)

@@ -8,10 +8,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from optassign.chains import Dense, plan_value
-from optassign.gap import gap_data_dir, gap_policy, gap_problem, plan_problems, read_gap
-from optassign.relink import _penalties, relink, walk
-from optassign.solve import solve_problem
+from optassign.bench.gap import gap_data_dir, gap_policy, gap_problem, plan_problems, read_gap
+from optassign.engine.search.chains import Dense, plan_value
+from optassign.engine.search.relink import _penalties, relink, walk
+from optassign.engine.solve import solve_problem
 from test_chains import brute_force, feasible, gap_dense, random_gap
 
 

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from conftest import edit_csv, make_scenario
 from optassign.api import solve
-from optassign.cli import app
-from optassign.report import kpi_table, render_report, write_report
-from optassign.scenario import load_scenario
+from optassign.cli.main import app
+from optassign.report.html import kpi_table, render_report, write_report
+from optassign.scenario.scenario import load_scenario
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from checker import assert_plan_ok
-from optassign.cli import app
+from optassign.cli.main import app
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 NAMES = ["demo", "service_desk", "b2b_sales"]

@@ -28,7 +28,7 @@ from _cases import (
 )
 from checker import assert_plan_ok
 from optassign import Policy, SolveStatus, build_problem, solve_problem
-from optassign.problem import POINT_SCALE
+from optassign.engine.problem import POINT_SCALE
 
 # A policy with every term on (whole-point balance weight, soft regions).
 ALL_TERMS = Policy(
@@ -146,7 +146,7 @@ def test_warm_start_from_optimum_with_stages():
 
 def test_hint_values_of_plan_reproduce_its_objective():
     """The full variable vector built from a plan (the warm start) scores what evaluate() says."""
-    from optassign.model import AssignmentModel
+    from optassign.engine.model import AssignmentModel
 
     data, policy = small_problem(seed=11)
     r = solve_problem(data, policy, time_limit=5, workers=1, seed=0)

@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 import optassign
 from checker import assert_plan_ok
 from conftest import AGENTS, read_csv, write_csv
-from optassign.cli import app
-from optassign.sweep import (
+from optassign.analysis.sweep import (
     LEVERS,
     Executor,
     LocalProcessExecutor,
@@ -25,6 +24,7 @@ from optassign.sweep import (
     sweep,
     sweep_jobs,
 )
+from optassign.cli.main import app
 
 
 def run(*args):

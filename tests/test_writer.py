@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from checker import assert_plan_ok
-from optassign import writer
-from optassign.cli import app
+from optassign.cli.main import app
+from optassign.contract import writer
 
 FAST = ["--time-limit", "2", "--workers", "1", "--seed", "0", "--quiet"]
 OPTASSIGN = [sys.executable, "-m", "optassign"]

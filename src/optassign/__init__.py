@@ -17,35 +17,35 @@ from typing import TYPE_CHECKING
 # public name -> (module, attribute)
 _NAMES = {
     "solve": ("api", "solve"),
-    "Comparison": ("compare", "Comparison"),
-    "compare": ("compare", "compare"),
-    "diff_plans": ("compare", "diff_plans"),
-    "plan_kpis": ("compare", "plan_kpis"),
-    "read_plan": ("compare", "read_plan"),
-    "ParamError": ("cpsat_params", "ParamError"),
-    "TaskExplanation": ("explain", "TaskExplanation"),
-    "explain": ("explain", "explain_tasks"),
-    "export_plan": ("export", "export_plan"),
-    "handover": ("handover", "handover"),
-    "preview": ("handover", "preview"),
-    "Plan": ("plan", "Plan"),
-    "load_policy": ("policy", "load_policy"),
-    "policy_names": ("policy", "policy_names"),
-    "ProblemData": ("problem", "ProblemData"),
-    "build_problem": ("problem", "build_problem"),
-    "Result": ("result", "Result"),
-    "SolveStatus": ("result", "SolveStatus"),
-    "Scenario": ("scenario", "Scenario"),
-    "load_scenario": ("scenario", "load_scenario"),
-    "scenario_from_frames": ("scenario", "scenario_from_frames"),
-    "Policy": ("schema", "Policy"),
-    "ScenarioError": ("schema", "ScenarioError"),
-    "solve_problem": ("solve", "solve_problem"),
-    "Executor": ("sweep", "Executor"),
-    "LocalProcessExecutor": ("sweep", "LocalProcessExecutor"),
-    "SerialExecutor": ("sweep", "SerialExecutor"),
-    "SweepResult": ("sweep", "SweepResult"),
-    "sweep": ("sweep", "sweep"),
+    "Comparison": ("analysis.compare", "Comparison"),
+    "compare": ("analysis.compare", "compare"),
+    "diff_plans": ("analysis.compare", "diff_plans"),
+    "plan_kpis": ("analysis.compare", "plan_kpis"),
+    "read_plan": ("analysis.compare", "read_plan"),
+    "ParamError": ("engine.params", "ParamError"),
+    "TaskExplanation": ("analysis.explain", "TaskExplanation"),
+    "explain": ("analysis.explain", "explain_tasks"),
+    "export_plan": ("plan.export", "export_plan"),
+    "handover": ("handover.replan", "handover"),
+    "preview": ("handover.replan", "preview"),
+    "Plan": ("plan.plan", "Plan"),
+    "load_policy": ("scenario.policy", "load_policy"),
+    "policy_names": ("scenario.policy", "policy_names"),
+    "ProblemData": ("engine.problem", "ProblemData"),
+    "build_problem": ("engine.problem", "build_problem"),
+    "Result": ("engine.result", "Result"),
+    "SolveStatus": ("engine.result", "SolveStatus"),
+    "Scenario": ("scenario.scenario", "Scenario"),
+    "load_scenario": ("scenario.scenario", "load_scenario"),
+    "scenario_from_frames": ("scenario.scenario", "scenario_from_frames"),
+    "Policy": ("contract.schema", "Policy"),
+    "ScenarioError": ("contract.schema", "ScenarioError"),
+    "solve_problem": ("engine.solve", "solve_problem"),
+    "Executor": ("analysis.sweep", "Executor"),
+    "LocalProcessExecutor": ("analysis.sweep", "LocalProcessExecutor"),
+    "SerialExecutor": ("analysis.sweep", "SerialExecutor"),
+    "SweepResult": ("analysis.sweep", "SweepResult"),
+    "sweep": ("analysis.sweep", "sweep"),
 }
 
 __all__ = [
@@ -82,10 +82,10 @@ __all__ = [
 ]
 
 
-# Five public functions share their name with the module that defines them. The import system
-# binds every submodule as an attribute of this package when it is first imported; here the
-# function keeps the name, as it did when this package imported everything eagerly.
-_SHADOWED = frozenset({"solve", "compare", "explain", "handover", "sweep"})
+# `handover` is both a public function and the wing that defines it. The import system binds
+# every subpackage as an attribute of this package when it is first imported; here the
+# function keeps the name.
+_SHADOWED = frozenset({"handover"})
 
 
 class _Package(types.ModuleType):
@@ -113,18 +113,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .api import solve
-    from .compare import Comparison, compare, diff_plans, plan_kpis, read_plan
-    from .cpsat_params import ParamError
-    from .explain import TaskExplanation
-    from .explain import explain_tasks as explain
-    from .export import export_plan
-    from .handover import handover, preview
-    from .plan import Plan
-    from .policy import load_policy, policy_names
-    from .problem import ProblemData, build_problem
-    from .result import Result, SolveStatus
-    from .scenario import Scenario, load_scenario, scenario_from_frames
-    from .schema import Policy, ScenarioError
-    from .solve import solve_problem
-    from .sweep import Executor, LocalProcessExecutor, SerialExecutor, SweepResult, sweep
+    from optassign.analysis.compare import Comparison, compare, diff_plans, plan_kpis, read_plan
+    from optassign.analysis.explain import TaskExplanation
+    from optassign.analysis.explain import explain_tasks as explain
+    from optassign.analysis.sweep import Executor, LocalProcessExecutor, SerialExecutor, SweepResult, sweep
+    from optassign.api import solve
+    from optassign.contract.schema import Policy, ScenarioError
+    from optassign.engine.params import ParamError
+    from optassign.engine.problem import ProblemData, build_problem
+    from optassign.engine.result import Result, SolveStatus
+    from optassign.engine.solve import solve_problem
+    from optassign.handover.replan import handover, preview
+    from optassign.plan.export import export_plan
+    from optassign.plan.plan import Plan
+    from optassign.scenario.policy import load_policy, policy_names
+    from optassign.scenario.scenario import Scenario, load_scenario, scenario_from_frames

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from . import interrupt
+from optassign import interrupt
 
 
 def main() -> None:
     interrupt.install()
     try:
-        from .cli import main as cli_main
+        from optassign.cli.main import main as cli_main
     except interrupt.Interrupted as exc:
         sys.stderr.write(interrupt.message(exc.signum, "stopped; nothing was replaced") + "\n")
         sys.exit(exc.exit_code)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .plan import Plan, build_plan
-from .policy import load_policy
-from .problem import build_problem
-from .scenario import Scenario, load_scenario
-from .schema import Policy
-from .solve import ProgressFn, solve_problem
+from optassign.contract.schema import Policy
+from optassign.engine.problem import build_problem
+from optassign.engine.solve import ProgressFn, solve_problem
+from optassign.plan.plan import Plan, build_plan
+from optassign.scenario.policy import load_policy
+from optassign.scenario.scenario import Scenario, load_scenario
 
 DEFAULT_TIME_LIMIT = 30.0
 

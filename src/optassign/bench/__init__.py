@@ -1,0 +1,1 @@
+"""Benchmark instance libraries solved through the engine (OR-Library GAP)."""

@@ -1,0 +1,145 @@
+"""`optassign solve`, `validate` and `generate`: a plan from a scenario, a check of one, a
+synthetic one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from optassign import api, interrupt
+from optassign.cli.common import (
+    EXIT_INPUT,
+    LiveProgress,
+    ParamOpt,
+    PolicyOpt,
+    SaveInterruptedOpt,
+    ScenarioArg,
+    SeedOpt,
+    TimeOpt,
+    WorkersOpt,
+    check_out,
+    console,
+    cpsat_params_option,
+    err,
+    exit_interrupted,
+    fail_input,
+    fail_scale,
+    render_summary,
+    stop_if_interrupted,
+    writing,
+)
+from optassign.contract.schema import ScenarioError
+from optassign.contract.writer import atomic_folder
+from optassign.engine.problem import ScaleError
+from optassign.plan.export import ExportFormat, export_plan
+from optassign.scenario.scenario import load_scenario
+
+
+def solve(
+    scenario: ScenarioArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="plan folder to write (default: plans/<scenario>)")
+    ] = None,
+    policy: PolicyOpt = None,
+    time_limit: TimeOpt = None,
+    workers: WorkersOpt = None,
+    seed: SeedOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
+    deterministic: Annotated[
+        bool,
+        typer.Option(
+            "--deterministic/--wall-clock",
+            help="reproducible plans (default), or wall-clock search: not reproducible, often better",
+        ),
+    ] = True,
+    decompose: Annotated[
+        bool,
+        typer.Option(
+            "--decompose/--whole",
+            help="solve the batch's independent parts (regions, teams) one by one, then the "
+            "whole from their plan (default), or the whole batch from the start",
+        ),
+    ] = True,
+    formats: Annotated[
+        list[ExportFormat] | None,
+        typer.Option("--format", help="also write parquet / xlsx (repeatable; csv is always written)"),
+    ] = None,
+    param: ParamOpt = None,
+    save_interrupted: SaveInterruptedOpt = False,
+) -> None:
+    """Solve a scenario (the nightly batch) and write its plan folder."""
+    params = cpsat_params_option(param)
+    try:
+        loaded = load_scenario(scenario, policy=policy)
+    except ScenarioError as exc:
+        fail_input(exc)
+    target = out or Path("plans") / scenario.resolve().name
+    check_out(target)
+    interrupt.install(finish=save_interrupted)
+    try:
+        plan = api.solve(
+            loaded,
+            time_limit=time_limit,
+            workers=workers,
+            seed=seed,
+            progress=LiveProgress(err, quiet),
+            deterministic=deterministic,
+            decompose=decompose,
+            **params,
+        )
+    except ScaleError as exc:
+        fail_scale(exc, loaded)
+    signum = stop_if_interrupted(plan.summary)
+    extra = [f.value for f in formats or [] if f != ExportFormat.csv]
+    with writing(target), atomic_folder(target) as tmp:
+        plan.write_into(tmp)
+        if extra:
+            export_plan(plan, tmp, extra)
+    render_summary(plan, target)
+    if signum is not None:
+        exit_interrupted(signum, target)
+
+
+def validate(scenario: ScenarioArg, policy: PolicyOpt = None) -> None:
+    """Check a scenario folder against the data contract without solving."""
+    try:
+        s = load_scenario(scenario, policy=policy)
+    except ScenarioError as exc:
+        fail_input(exc)
+    n_c = 0 if s.customers is None else len(s.customers)
+    console.print(
+        f"[green]ok[/] {s.name}: {len(s.agents)} agents, {len(s.tasks)} tasks, "
+        f"{n_c} customers, policy {s.policy.name}" + (f", {len(s.events.events)} events" if s.events else "")
+    )
+
+
+def generate(
+    out: Annotated[Path, typer.Argument(help="new scenario folder to write")],
+    tasks: Annotated[int, typer.Option("--tasks", min=0)] = 300,
+    agents: Annotated[int, typer.Option("--agents", min=1)] = 20,
+    regions: Annotated[int, typer.Option("--regions", min=1)] = 4,
+    skills: Annotated[int, typer.Option("--skills", min=1)] = 6,
+    customers: Annotated[int | None, typer.Option("--customers", min=0)] = None,
+    load: Annotated[float, typer.Option("--load", min=0.0, help="total effort / capacity")] = 1.08,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+) -> None:
+    """Write a realistic synthetic scenario (specialists, skewed customers, a plan in force)."""
+    from optassign.scenario.generate import generate_scenario
+
+    try:
+        path = generate_scenario(
+            out,
+            tasks=tasks,
+            agents=agents,
+            regions=regions,
+            skills=skills,
+            customers=customers,
+            seed=seed,
+            load=load,
+        )
+    except FileExistsError:
+        err.print(f"[bold red]error:[/] {out}: folder exists and is not empty; choose another", markup=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    console.print(f"scenario written to [bold]{path}[/]")

@@ -1,0 +1,207 @@
+"""`Plan`: a solve's result as the contract's tables (assignments, owners, agent load, summary)
+in pandas, derived from the `Result` and the scenario; written as a plan folder by `write`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optassign.analysis.explain import reasons
+from optassign.contract.io import write_csv
+from optassign.contract.writer import atomic_folder
+from optassign.engine.problem import ProblemData
+from optassign.engine.result import Result
+from optassign.scenario.scenario import Scenario
+
+
+def optassign_version() -> str:
+    try:
+        return metadata.version("optassign")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def ortools_version() -> str:
+    import ortools
+
+    return ortools.__version__
+
+
+@dataclass
+class Plan:
+    """The tables of a plan folder as DataFrames, with the result and problem behind them."""
+
+    scenario: Scenario
+    assignments: pd.DataFrame
+    owners: pd.DataFrame | None
+    agent_load: pd.DataFrame
+    summary: dict
+    result: Result | None = None
+    data: ProblemData | None = None
+    extra_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def unassigned(self) -> pd.DataFrame:
+        return self.assignments[self.assignments["agent_id"].eq("")]
+
+    def write(self, out: str | Path) -> Path:
+        """Write the plan folder atomically: readers see the old folder or the whole new one.
+        Only a missing or empty folder, or a plan folder optassign wrote, is replaced."""
+        out = Path(out)
+        with atomic_folder(out) as tmp:
+            self.write_into(tmp)
+        return out
+
+    def write_into(self, folder: Path) -> None:
+        """The plan's files into `folder` (a fresh one: see `write` and `atomic_folder`)."""
+        write_csv(self.assignments, folder / "assignments.csv")
+        if self.owners is not None:
+            write_csv(self.owners, folder / "owners.csv")
+        write_csv(self.agent_load, folder / "agent_load.csv")
+        for name, table in self.extra_tables.items():
+            write_csv(table, folder / name)
+        (folder / "summary.json").write_text(
+            json.dumps(self.summary, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+        )
+
+
+def build_plan(scenario: Scenario, data: ProblemData, result: Result) -> Plan:
+    """Derive the contract's tables from a result; nothing here changes the assignment."""
+    assign, owner = result.assign, result.owner
+    tasks = scenario.tasks
+    agent_ids = np.append(data.agent_ids, "")
+    agent = agent_ids[assign]  # -1 picks ""
+    previous = tasks["assigned_to"].to_numpy(dtype=object)
+    changed = (agent != previous) & (previous != "")
+    assignments = pd.DataFrame(
+        {
+            "task_id": tasks["task_id"].to_numpy(dtype=object),
+            "agent_id": agent,
+            "previous_agent_id": previous,
+            "changed": changed,
+            "priority": tasks["priority"].astype(int).to_numpy(),
+            "effort_hours": tasks["effort_hours"].to_numpy(),
+            "reason": reasons(data, assign, owner),
+            "customer_id": tasks["customer_id"].to_numpy(dtype=object),
+            "due_date": tasks["due_date"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object),
+        }
+    )
+
+    owners = None
+    if scenario.customers is not None:
+        cust = scenario.customers
+        own = agent_ids[owner]
+        prev_owner = cust["owner_id"].to_numpy(dtype=object)
+        owners = pd.DataFrame(
+            {
+                "customer_id": cust["customer_id"].to_numpy(dtype=object),
+                "owner_id": own,
+                "previous_owner_id": prev_owner,
+                "changed": (own != prev_owner) & (prev_owner != ""),
+                "tier": cust["tier"].to_numpy(dtype=object),
+                "region": cust["region"].to_numpy(dtype=object),
+            }
+        )
+
+    agent_load = _agent_load(scenario, data, assign, owner)
+    summary = _summary(scenario, data, result, assignments, owners, agent_load)
+    return Plan(scenario, assignments, owners, agent_load, summary, result, data)
+
+
+def _agent_load(scenario: Scenario, d: ProblemData, assign: np.ndarray, owner: np.ndarray) -> pd.DataFrame:
+    """Per agent: tasks, true hours (the input's effort and ownership hours, not the solver's
+    rounded-up units), capacity and utilisation."""
+    done = assign >= 0
+    effort = scenario.tasks["effort_hours"].to_numpy(dtype=float)
+    task_hours = np.bincount(assign[done], weights=effort[done], minlength=d.n_agents)
+    owned = owner >= 0
+    own = np.zeros(d.n_customers)
+    if scenario.customers is not None:
+        own = scenario.customers["ownership_hours"].to_numpy(dtype=float)
+    own_hours = np.bincount(owner[owned], weights=own[owned], minlength=d.n_agents)
+    hours = np.round(task_hours + own_hours, 6)
+    capacity = scenario.agents["capacity_hours"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = np.where(capacity > 0, hours / capacity, 0.0)
+    return pd.DataFrame(
+        {
+            "agent_id": d.agent_ids,
+            "tasks": np.bincount(assign[done], minlength=d.n_agents),
+            "hours": hours,
+            "capacity_hours": capacity,
+            "utilization": np.round(util, 6),
+            "task_hours": np.round(task_hours, 6),
+            "ownership_hours": np.round(own_hours, 6),
+            "customers": np.bincount(owner[owned], minlength=d.n_agents),
+            "active": d.active,
+        }
+    )
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), 6)
+
+
+def _summary(
+    scenario: Scenario,
+    d: ProblemData,
+    r: Result,
+    assignments: pd.DataFrame,
+    owners: pd.DataFrame | None,
+    load: pd.DataFrame,
+) -> dict:
+    prio = assignments["priority"].to_numpy()
+    done = assignments["agent_id"].to_numpy() != ""
+    total = prio.sum()
+    active = load[load["active"] & (load["capacity_hours"] > 0)]
+    by_priority = {
+        str(p): {"tasks": int((prio == p).sum()), "assigned": int(((prio == p) & done).sum())}
+        for p in range(5, 0, -1)
+    }
+    return {
+        "status": r.status.value,
+        "objective": _num(r.objective),
+        "best_bound": _num(r.best_bound),
+        "gap": _num(r.gap),
+        "solve_seconds": round(r.runtime, 3),
+        "tasks": int(len(assignments)),
+        "assigned": int(done.sum()),
+        "unassigned": int((~done).sum()),
+        "priority_weighted_coverage": _num(prio[done].sum() / total) if total else None,
+        "assigned_by_priority": by_priority,
+        "assigned_hours": _num(assignments["effort_hours"].to_numpy()[done].sum()),
+        "unassigned_hours": _num(assignments["effort_hours"].to_numpy()[~done].sum()),
+        "moves": int(assignments["changed"].sum()),
+        "customers": 0 if owners is None else int(len(owners)),
+        "owned_customers": 0 if owners is None else int(owners["owner_id"].ne("").sum()),
+        "owner_changes": 0 if owners is None else int(owners["changed"].sum()),
+        "utilization_mean": _num(active["utilization"].mean()) if len(active) else None,
+        "utilization_max": _num(active["utilization"].max()) if len(active) else None,
+        "policy": scenario.policy.name,
+        "scenario": scenario.name,
+        "seed": r.seed,
+        "workers": r.workers,
+        "time_limit": r.time_limit,
+        "total_objective": _num(r.total_objective),
+        "objective_terms": {k: _num(v) for k, v in r.terms.items()},
+        "stages": [
+            {
+                "terms": s.terms,
+                "status": s.status.value,
+                "objective": _num(s.objective),
+                "best_bound": _num(s.best_bound),
+                "gap": _num(s.gap),
+                "seconds": s.seconds,
+            }
+            for s in r.stages
+        ],
+        "statistics": r.statistics,
+        "inputs": scenario.hashes,
+        "optassign_version": optassign_version(),
+        "ortools_version": ortools_version(),
+    }
