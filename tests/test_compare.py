@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 import optassign
 from checker import assert_plan_ok
 from conftest import AGENTS, TASKS, edit_csv, make_scenario, read_csv, write_csv
-from optassign.analysis.compare import KPIS, compare, diff_plans, plan_kpis, read_plan
+from optassign.analysis.compare import compare, diff_plans
 from optassign.cli.main import app
+from optassign.plan.folder import read_plan
+from optassign.plan.kpis import KPIS, plan_kpis
 
 FAST = {"time_limit": 3, "workers": 1, "seed": 0}
 

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 import optassign
 from checker import assert_plan_ok
 from conftest import TASKS, edit_csv, make_scenario, read_csv, write_csv
-from optassign.analysis.explain import REASON_CATEGORIES, reason_category
 from optassign.cli.main import app
+from optassign.plan.reasons import REASON_CATEGORIES, reason_category
 
 FAST = {"time_limit": 3, "workers": 1, "seed": 0}
 

@@ -19,7 +19,6 @@ from conftest import edit_csv, read_csv
 from optassign.cli.main import app
 from optassign.handover.notify import (
     DEFAULT_SENDER,
-    build_messages,
     parse_sender,
     parse_smtp,
     send_messages,
@@ -69,7 +68,7 @@ def smtp_server():
 
 
 def test_one_message_per_affected_agent(result):
-    messages = build_messages(result)
+    messages = result.messages()
     assert list(messages) == ["A1", "A2", "A4"] == result.affected_agents
     a4, a1 = messages["A4"], messages["A1"]
     assert a4["To"] == "Dev <dev@example.org>"  # the agents.csv email column
@@ -90,13 +89,13 @@ def test_one_message_per_affected_agent(result):
 
 
 def test_messages_are_deterministic_and_dated_only_on_request(result, tmp_path):
-    one = write_outbox(build_messages(result), tmp_path / "one")
-    two = write_outbox(build_messages(result), tmp_path / "two")
+    one = write_outbox(result.messages(), tmp_path / "one")
+    two = write_outbox(result.messages(), tmp_path / "two")
     assert sorted(p.name for p in one.iterdir()) == ["A1.eml", "A2.eml", "A4.eml", "index.csv"]
     for p in one.iterdir():
         assert p.read_bytes() == (two / p.name).read_bytes()
     when = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-    dated = build_messages(result, sender="Planning <plan@example.org>", date=when)
+    dated = result.messages(sender="Planning <plan@example.org>", date=when)
     assert dated["A4"]["Date"] == "Tue, 24 Nov 2026 09:00:00 +0000"
     assert dated["A4"]["From"] == "Planning <plan@example.org>"
     parsed = email.message_from_bytes((one / "A4.eml").read_bytes(), policy=email.policy.default)
@@ -123,7 +122,7 @@ def test_parse_smtp_rejects(text):
 
 def test_send_to_a_real_smtp_server(result, smtp_server):
     sink, host, port = smtp_server
-    sent = send_messages(build_messages(result), host, port)
+    sent = send_messages(result.messages(), host, port)
     assert sent == ["A1", "A2", "A4"]
     assert [(frm, to) for frm, to, _ in sink.received] == [
         (DEFAULT_SENDER, ["A1@example.invalid"]),
@@ -192,7 +191,7 @@ def header_lines(raw: bytes) -> list[str]:
 
 def test_non_ascii_ids_and_names_are_encoded_in_the_headers(result, smtp_server, tmp_path):
     odd = renamed(result, {"A4": "Ågent", "A1": "日本語"}, {"A4": "Dév Ünal", "A1": "山田"}, "Süd")
-    messages = build_messages(odd)
+    messages = odd.messages()
     assert list(messages) == sorted(["Ågent", "日本語", "A2"])
     outbox = write_outbox(messages, tmp_path / "outbox")
     index = {r["agent_id"]: r["file"] for r in read_csv(outbox / "index.csv")}
@@ -225,9 +224,9 @@ def test_control_characters_in_ids_and_names_never_reach_a_header(result, smtp_s
         "tiny\r\nBcc: evil@attacker.example",
     )
     odd.handover["reason"] = odd.handover["reason"] + "\n-- \nfake signature\rX-Injected: 1"
-    messages = build_messages(odd)
+    messages = odd.messages()
     one = write_outbox(messages, tmp_path / "one")
-    two = write_outbox(build_messages(odd), tmp_path / "two")
+    two = write_outbox(odd.messages(), tmp_path / "two")
     for path in sorted(one.glob("*.eml")):
         raw = path.read_bytes()
         assert raw == (two / path.name).read_bytes()  # byte-identical from run to run
@@ -253,7 +252,7 @@ def test_an_email_column_that_is_not_one_address_is_not_used(result, smtp_server
     agents = result.scenario.agents.copy()
     agents["email"] = agents["agent_id"].map(bad).fillna("")
     odd = dataclasses.replace(result, scenario=result.scenario.replace(agents=agents))
-    messages = build_messages(odd)
+    messages = odd.messages()
     assert messages["A4"]["To"] == "Dev <A4@example.invalid>"  # never delivers, never to two people
     assert messages["A1"]["To"] == "Ann <A1@example.invalid>"
     sink, host, port = smtp_server

@@ -15,8 +15,8 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from conftest import make_scenario  # noqa: E402
-from optassign.analysis.compare import read_plan  # noqa: E402
 from optassign.api import solve  # noqa: E402
+from optassign.plan.folder import read_plan
 from optassign.report import plotting  # noqa: E402
 from optassign.scenario.scenario import load_scenario  # noqa: E402
 

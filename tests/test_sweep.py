@@ -14,17 +14,9 @@ from typer.testing import CliRunner
 import optassign
 from checker import assert_plan_ok
 from conftest import AGENTS, read_csv, write_csv
-from optassign.analysis.sweep import (
-    LEVERS,
-    Executor,
-    LocalProcessExecutor,
-    SerialExecutor,
-    apply_levers,
-    parse_vary,
-    sweep,
-    sweep_jobs,
-)
+from optassign.analysis.sweep import Executor, LocalProcessExecutor, SerialExecutor, sweep, sweep_jobs
 from optassign.cli.main import app
+from optassign.scenario.levers import LEVERS, apply_levers, parse_vary
 
 
 def run(*args):

@@ -20,8 +20,8 @@ _NAMES = {
     "Comparison": ("analysis.compare", "Comparison"),
     "compare": ("analysis.compare", "compare"),
     "diff_plans": ("analysis.compare", "diff_plans"),
-    "plan_kpis": ("analysis.compare", "plan_kpis"),
-    "read_plan": ("analysis.compare", "read_plan"),
+    "plan_kpis": ("plan.kpis", "plan_kpis"),
+    "read_plan": ("plan.folder", "read_plan"),
     "ParamError": ("engine.params", "ParamError"),
     "TaskExplanation": ("analysis.explain", "TaskExplanation"),
     "explain": ("analysis.explain", "explain_tasks"),
@@ -113,7 +113,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from optassign.analysis.compare import Comparison, compare, diff_plans, plan_kpis, read_plan
+    from optassign.analysis.compare import Comparison, compare, diff_plans
     from optassign.analysis.explain import TaskExplanation
     from optassign.analysis.explain import explain_tasks as explain
     from optassign.analysis.sweep import Executor, LocalProcessExecutor, SerialExecutor, SweepResult, sweep
@@ -125,6 +125,8 @@ if TYPE_CHECKING:
     from optassign.engine.solve import solve_problem
     from optassign.handover.replan import handover, preview
     from optassign.plan.export import export_plan
+    from optassign.plan.folder import read_plan
+    from optassign.plan.kpis import plan_kpis
     from optassign.plan.plan import Plan
     from optassign.scenario.policy import load_policy, policy_names
     from optassign.scenario.scenario import Scenario, load_scenario, scenario_from_frames

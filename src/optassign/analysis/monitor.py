@@ -22,6 +22,7 @@ import pandas as pd
 
 from optassign.contract.names import file_names, inside, write_index
 from optassign.handover.notify import PLACEHOLDER_DOMAIN, mailbox, one_line
+from optassign.plan.folder import read_plan
 from optassign.plan.plan import Plan
 from optassign.scenario.scenario import Scenario, load_scenario
 
@@ -72,8 +73,6 @@ def _assignee(scenario: Scenario, plan: Plan | str | Path | None) -> pd.Series:
     if plan is None:
         return in_force.reset_index(drop=True)
     if isinstance(plan, str | Path):
-        from optassign.analysis.compare import read_plan
-
         plan = read_plan(plan, scenario)  # checks the plan holds exactly the scenario's tasks
     by_task = plan.assignments.set_index("task_id")["agent_id"].astype(str)
     agent = scenario.tasks["task_id"].map(by_task)

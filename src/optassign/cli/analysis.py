@@ -12,10 +12,8 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from optassign.analysis.compare import KPIS, PERCENT_KPIS
 from optassign.analysis.compare import compare as compare_plans
 from optassign.analysis.explain import TaskExplanation, explain_tasks, input_drift
-from optassign.analysis.sweep import parse_vary
 from optassign.analysis.sweep import sweep as run_sweep
 from optassign.cli.common import (
     EXIT_INPUT,
@@ -33,6 +31,8 @@ from optassign.cli.common import (
 from optassign.contract.schema import ScenarioError
 from optassign.contract.writer import claim_folder
 from optassign.plan.export import ExportFormat, export_plan
+from optassign.plan.kpis import KPIS, PERCENT_KPIS
+from optassign.scenario.levers import parse_vary
 from optassign.scenario.scenario import load_scenario
 
 PlanDirs = Annotated[list[Path], typer.Argument(help="plan folders (assignments.csv, summary.json, ...)")]

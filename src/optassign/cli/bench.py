@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from optassign.bench.gap import read_best_known, read_gap, results_frame, solve_gap, write_results
 from optassign.cli.common import (
     EXIT_INPUT,
     ParamOpt,
@@ -58,7 +59,6 @@ def gap(
 ) -> None:
     """Solve Generalized Assignment Problem instances (minimum cost) and compare with best known."""
     params = cpsat_params_option(param)
-    from optassign.bench.gap import read_best_known, read_gap, results_frame, solve_gap, write_results
 
     if best_known is not None and not best_known.is_file():
         err.print(f"[bold red]error:[/] {escape(str(best_known))}: file not found", markup=True)

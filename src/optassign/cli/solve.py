@@ -34,6 +34,7 @@ from optassign.contract.schema import ScenarioError
 from optassign.contract.writer import atomic_folder
 from optassign.engine.problem import ScaleError
 from optassign.plan.export import ExportFormat, export_plan
+from optassign.scenario.generate import generate_scenario
 from optassign.scenario.scenario import load_scenario
 
 
@@ -126,8 +127,6 @@ def generate(
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
 ) -> None:
     """Write a realistic synthetic scenario (specialists, skewed customers, a plan in force)."""
-    from optassign.scenario.generate import generate_scenario
-
     try:
         path = generate_scenario(
             out,

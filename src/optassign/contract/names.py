@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from optassign.contract.io import write_csv
+
 __all__ = ["INDEX", "file_names", "file_stem", "inside", "write_index"]
 
 INDEX = "index.csv"
@@ -93,8 +95,6 @@ def inside(folder: Path, name: str) -> Path:
 def write_index(folder: Path, files: Mapping[str, str]) -> Path:
     """`<folder>/index.csv` with agent_id,file (the file's name in `folder`), by agent_id: how
     a reader finds an agent's file whatever its id looks like."""
-    from optassign.contract.io import write_csv
-
     rows = sorted(files.items())
     frame = pd.DataFrame(rows, columns=["agent_id", "file"], dtype=object)
     path = inside(folder, INDEX)

@@ -19,14 +19,10 @@ from datetime import datetime
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from optassign.contract.names import file_names, inside, write_index
-
-if TYPE_CHECKING:
-    from optassign.handover.replan import HandoverResult
 
 __all__ = [
     "DEFAULT_SENDER",
@@ -139,11 +135,16 @@ def parse_sender(text: str) -> Address:
     return addr
 
 
-def handover_file_names(result: HandoverResult) -> dict[str, str]:
-    """agent_id -> file name stem for a handover's sheets and messages: over every agent of
-    the scenario, so an agent's files have the same name in handover/ and outbox/."""
-    ids: Iterable[str] = [*result.scenario.agents["agent_id"].astype(str), *result.affected_agents]
-    return file_names([*ids, *result.sheets])
+def handover_file_names(agent_ids: Iterable[str]) -> dict[str, str]:
+    """agent_id -> file name stem for a handover's sheets and messages. Give every agent of
+    the scenario (and anyone else named in the handover), so an agent's files have the same
+    name in handover/ and outbox/."""
+    return file_names(list(agent_ids))
+
+
+def affected_agents(table: pd.DataFrame) -> list[str]:
+    """Everyone who hands over or receives in a handover table, sorted."""
+    return sorted((set(table["from_agent_id"]) | set(table["to_agent_id"])) - {""})
 
 
 def _item(row: Mapping, other: str, direction: str) -> str:
@@ -181,26 +182,29 @@ def _wrap(text: str, first: str = "", rest: str = "") -> str:
 
 
 def build_messages(
-    result: HandoverResult,
+    table: pd.DataFrame,
+    agents: pd.DataFrame,
     *,
+    scenario_name: str,
+    events: Iterable[str] = (),
     sender: str | Address = DEFAULT_SENDER,
     date: datetime | None = None,
     stems: Mapping[str, str] | None = None,
 ) -> dict[str, EmailMessage]:
-    """One message per affected agent, keyed and ordered by agent_id: what it receives (from
-    whom, with notes), what it hands over (to whom), and where its handover sheet is (by its
-    file name, `stems`: `handover_file_names(result)` unless given)."""
+    """One message per agent of a handover table (handover.csv's rows), keyed and ordered by
+    agent_id: what it receives (from whom, with notes), what it hands over (to whom), and where
+    its handover sheet is (by its file name, `stems`: `handover_file_names` of every agent
+    unless given). `events` are the staffing changes in words, `agents` the scenario's."""
     sender = parse_sender(sender) if isinstance(sender, str) else sender
-    table = result.handover
-    agents = result.scenario.agents
     people = dict(zip(agents["agent_id"], agents["name"].astype(str), strict=True))
-    events = [e for e in result.kpis.get("events", []) if e]
+    events = [e for e in events if e]
     context = [c for c in ("notes", "history", "special_notes") if c in table.columns]
     messages: dict[str, EmailMessage] = {}
-    affected = list(result.affected_agents)
-    stems = stems if stems is not None else handover_file_names(result)
+    affected = affected_agents(table)
+    if stems is None:
+        stems = handover_file_names([*agents["agent_id"].astype(str), *affected])
     address = _mailboxes(agents, affected, stems)
-    scenario = one_line(result.scenario.name)
+    scenario = one_line(scenario_name)
     by_to: dict[str, list[dict]] = {}
     by_from: dict[str, list[dict]] = {}
     for row in table.sort_values(["kind", "id"], kind="stable").to_dict("records"):

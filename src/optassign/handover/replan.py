@@ -44,6 +44,14 @@ from optassign.engine.relax import raised
 from optassign.engine.result import Result
 from optassign.engine.search.greedy import greedy_plan
 from optassign.engine.solve import ProgressFn, primary_terms, solve_problem
+from optassign.handover.notify import (
+    DEFAULT_SENDER,
+    affected_agents,
+    build_messages,
+    handover_file_names,
+    one_line,
+    write_outbox,
+)
 from optassign.plan.plan import Plan, build_plan
 from optassign.scenario.policy import load_policy
 from optassign.scenario.scenario import Scenario, apply_events, load_scenario, read_events
@@ -243,14 +251,19 @@ class HandoverResult:
     @property
     def affected_agents(self) -> list[str]:
         """Everyone who hands over or receives, sorted."""
-        h = self.handover
-        return sorted((set(h["from_agent_id"]) | set(h["to_agent_id"])) - {""})
+        return affected_agents(self.handover)
 
-    def messages(self, *, sender: str | None = None, date=None) -> dict:
+    def messages(self, *, sender: str | None = None, date=None, stems=None) -> dict:
         """One e-mail per affected agent (see notify.build_messages)."""
-        from optassign.handover.notify import DEFAULT_SENDER, build_messages
-
-        return build_messages(self, sender=sender or DEFAULT_SENDER, date=date)
+        return build_messages(
+            self.handover,
+            self.scenario.agents,
+            scenario_name=self.scenario.name,
+            events=self.kpis.get("events", []),
+            sender=sender or DEFAULT_SENDER,
+            date=date,
+            stems=stems,
+        )
 
     def write(self, out: str | Path, *, sender: str | None = None, date=None) -> Path:
         """The plan folder (with handover.csv, frontier.csv), one handover sheet per receiving
@@ -258,16 +271,11 @@ class HandoverResult:
         written atomically together. <name> is the agent_id when it is a plain file name, else
         a slug and hash of it (names.file_names); handover/index.csv and outbox/index.csv say
         whose file is which, for every agent."""
-        from optassign.handover.notify import (
-            DEFAULT_SENDER,
-            build_messages,
-            handover_file_names,
-            write_outbox,
-        )
-
         out = Path(out)
-        stems = handover_file_names(self)
-        messages = build_messages(self, sender=sender or DEFAULT_SENDER, date=date, stems=stems)
+        stems = handover_file_names(
+            [*self.scenario.agents["agent_id"].astype(str), *self.affected_agents, *self.sheets]
+        )
+        messages = self.messages(sender=sender, date=date, stems=stems)
         with atomic_folder(out) as tmp:
             self.plan.write(tmp)
             sheets = tmp / "handover"
@@ -1140,8 +1148,6 @@ def _md(value: object) -> str:
     """A CRM value as Markdown text: on one line (a note's line break would start a heading or
     a list item of its own) and with the characters that start markup escaped, so a value never
     becomes a link, an image or raw HTML when the sheet is rendered."""
-    from optassign.handover.notify import one_line
-
     return one_line(value).translate(_MARKUP)
 
 

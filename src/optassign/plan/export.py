@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optassign.analysis.compare import PlanLike, as_plan
 from optassign.contract.writer import file_mode
+from optassign.plan.folder import PlanLike, as_plan
 from optassign.plan.plan import Plan
 
 __all__ = ["FORMATS", "ExportFormat", "export_plan", "flatten_summary", "plan_tables"]

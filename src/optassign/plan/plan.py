@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optassign.analysis.explain import reasons
 from optassign.contract.io import write_csv
 from optassign.contract.writer import atomic_folder
 from optassign.engine.problem import ProblemData
 from optassign.engine.result import Result
+from optassign.plan.reasons import reasons
 from optassign.scenario.scenario import Scenario
 
 

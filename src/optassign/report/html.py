@@ -16,7 +16,8 @@ import matplotlib as mpl
 import pandas as pd
 from matplotlib.figure import Figure
 
-from optassign.analysis.compare import plan_kpis, read_plan
+from optassign.plan.folder import read_plan
+from optassign.plan.kpis import plan_kpis
 from optassign.plan.plan import Plan, optassign_version
 from optassign.report import plotting
 from optassign.scenario.scenario import Scenario, load_scenario

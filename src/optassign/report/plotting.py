@@ -16,6 +16,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from optassign.plan.folder import read_plan
+from optassign.scenario.scenario import load_scenario
+
 __all__ = [
     "COLORS",
     "plot_agent_load",
@@ -46,8 +49,6 @@ PRIORITY_NAMES = {5: "P5\ncritical", 4: "P4\nhigh", 3: "P3\nmedium", 2: "P2\nlow
 def _tables(plan: Any) -> Any:
     """A `Plan` as is; a path read as a plan folder."""
     if isinstance(plan, str | Path):
-        from optassign.analysis.compare import read_plan
-
         return read_plan(plan)
     return plan
 
@@ -57,8 +58,6 @@ def _scenario(plan: Any, scenario: Any = None) -> Any:
     if scenario is None:
         scenario = getattr(plan, "scenario", None) if plan is not None else None
     if isinstance(scenario, str | Path):
-        from optassign.scenario.scenario import load_scenario
-
         scenario = load_scenario(scenario)
     return scenario
 

@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from optassign.contract.io import (
+    _check_column,
     explode_list,
     file_sha256,
     parse_skills,
@@ -563,8 +564,6 @@ def _cell_text(value: object) -> str:
 def _check_cells(col, text: str, i: int, key: str, problem) -> object | None:
     """One cell checked by the agents.csv rule of its column; its typed value, or None (and a
     problem named after the event) when broken."""
-    from optassign.contract.io import _check_column
-
     found: list[InputProblem] = []
     typed = _check_column(pd.Series([text], dtype=object), col, np.array([0]), "", found)
     for p in found:
