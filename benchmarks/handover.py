@@ -29,7 +29,8 @@ import pandas as pd
 import yaml
 
 import optassign
-from optassign.handover.replan import handover, with_plan_in_force
+from optassign.handover.replan import handover
+from optassign.plan.folder import with_plan_in_force
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))

@@ -25,14 +25,9 @@ from conftest import edit_csv, read_csv, write_csv
 from optassign import load_scenario, solve
 from optassign.cli.main import app
 from optassign.contract.schema import Events, Policy, ScenarioError
-from optassign.handover.replan import (
-    HANDOVER_COLUMNS,
-    HandoverResult,
-    HandoverSettings,
-    handover,
-    handover_policy,
-    preview,
-)
+from optassign.handover.replan import handover, preview
+from optassign.handover.result import HANDOVER_COLUMNS, HandoverResult
+from optassign.handover.settings import HandoverSettings, handover_policy
 from optassign.scenario.scenario import apply_events
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,15 +11,9 @@ import numpy as np
 import pandas as pd
 
 from optassign.contract.io import write_csv
-from optassign.contract.schema import (
-    ScenarioError,
-)
+from optassign.contract.schema import ScenarioError
 from optassign.contract.writer import atomic_folder
-from optassign.plan.folder import (
-    PlanLike,
-    _check_same_tasks,
-    as_plan,
-)
+from optassign.plan.folder import PlanLike, as_plan, check_same_tasks
 from optassign.plan.kpis import plan_kpis
 from optassign.plan.plan import Plan
 from optassign.scenario.scenario import Scenario, load_scenario
@@ -37,7 +31,7 @@ def diff_plans(a: PlanLike, b: PlanLike) -> pd.DataFrame:
     first (then in the batch's order): task_id, agent_a, agent_b, priority, effort_hours,
     customer_id."""
     a, b = as_plan(a), as_plan(b)
-    _check_same_tasks(b.assignments["task_id"], a.assignments["task_id"], "second plan", "first plan")
+    check_same_tasks(b.assignments["task_id"], a.assignments["task_id"], "second plan", "first plan")
     left = a.assignments[["task_id", "agent_id", "priority", "effort_hours", "customer_id"]]
     right = b.assignments[["task_id", "agent_id"]]
     both = left.merge(right, on="task_id", suffixes=("_a", "_b"), how="left", validate="one_to_one")
@@ -98,7 +92,7 @@ def compare(
         raise ScenarioError(problems)
     first = loaded[0].assignments["task_id"]
     for label, plan in zip(labels[1:], loaded[1:], strict=True):
-        _check_same_tasks(plan.assignments["task_id"], first, f"plan {label}", f"plan {labels[0]}")
+        check_same_tasks(plan.assignments["task_id"], first, f"plan {label}", f"plan {labels[0]}")
     kpis = pd.DataFrame(
         {
             label: pd.Series(plan_kpis(p, scenario), dtype=object)

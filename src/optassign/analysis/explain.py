@@ -14,10 +14,7 @@ from optassign.engine.problem import HOUR_SCALE, ProblemData, build_problem
 from optassign.engine.relax import pair_coefficients
 from optassign.plan.folder import read_plan
 from optassign.plan.plan import Plan
-from optassign.plan.reasons import (
-    assigned_reason,
-    unassigned_reason,
-)
+from optassign.plan.reasons import assigned_reason, unassigned_reason
 from optassign.scenario.levers import apply_levers
 from optassign.scenario.policy import load_policy
 from optassign.scenario.scenario import Scenario, load_scenario

@@ -23,11 +23,7 @@ from optassign.api import solve
 from optassign.contract.io import write_csv
 from optassign.contract.writer import check_target, claim_folder, file_mode
 from optassign.plan.kpis import plan_kpis
-from optassign.scenario.levers import (
-    _token,
-    apply_levers,
-    parse_vary,
-)
+from optassign.scenario.levers import apply_levers, parse_vary, value_token
 from optassign.scenario.scenario import Scenario, load_scenario
 
 __all__ = [
@@ -165,7 +161,7 @@ def sweep_jobs(
     jobs = []
     for i, combo in enumerate(combos):
         values = dict(zip(keys, combo, strict=True))
-        label = "_".join(f"{k}-{_token(v)}" for k, v in values.items())
+        label = "_".join(f"{k}-{value_token(v)}" for k, v in values.items())
         run_id = f"r{i:0{width}d}" + (f"_{_slug(label)}" if label else "")
         target = None if out is None else str(Path(out) / "runs" / run_id)
         jobs.append(SweepJob(run_id, values, scenario, time_limit, workers, seed, target))

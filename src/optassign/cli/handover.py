@@ -36,7 +36,9 @@ from optassign.cli.common import (
 from optassign.contract.schema import InputProblem, ScenarioError
 from optassign.engine.problem import ScaleError
 from optassign.handover.notify import DEFAULT_SENDER, parse_sender, parse_smtp, send_messages
-from optassign.handover.replan import DEFAULT_TIME_LIMIT, HandoverResult, handover, preview
+from optassign.handover.replan import handover, preview
+from optassign.handover.result import HandoverResult
+from optassign.handover.settings import DEFAULT_TIME_LIMIT
 from optassign.scenario.scenario import Scenario, load_scenario
 
 EXIT_SEND = 1

@@ -4,8 +4,10 @@ checked against the contract and, when given, against the scenario they were sol
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from optassign.contract.io import read_table
@@ -162,7 +164,7 @@ def _typed_assignments(a: pd.DataFrame, scenario: Scenario | None, label: str) -
     a = a.copy()
     a.attrs = {}
     if scenario is not None:
-        _check_same_tasks(a["task_id"], scenario.tasks["task_id"], label, f"scenario {scenario.name}")
+        check_same_tasks(a["task_id"], scenario.tasks["task_id"], label, f"scenario {scenario.name}")
         tasks = scenario.tasks.set_index("task_id")
         for column in ("priority", "effort_hours"):
             a[column] = a[column].fillna(a["task_id"].map(tasks[column]))
@@ -173,7 +175,7 @@ def _typed_assignments(a: pd.DataFrame, scenario: Scenario | None, label: str) -
     return a
 
 
-def _check_same_tasks(mine: pd.Series, theirs: pd.Series, label: str, other: str) -> None:
+def check_same_tasks(mine: pd.Series, theirs: pd.Series, label: str, other: str) -> None:
     """Raise unless both hold the same task ids: a plan of another scenario is an input error."""
     extra = mine[~mine.isin(theirs)].tolist()
     missing = theirs[~theirs.isin(mine)].tolist()
@@ -197,7 +199,8 @@ def _check_same_tasks(mine: pd.Series, theirs: pd.Series, label: str, other: str
     )
 
 
-def _few(ids: list, n: int = 5) -> str:
+def _few(ids: Sequence, n: int = 5) -> str:
+    """The first n ids, and how many more: for messages about sets of ids."""
     shown = ", ".join(map(str, ids[:n]))
     return shown + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
@@ -218,3 +221,76 @@ def _empty_load() -> pd.DataFrame:
 def as_plan(plan: PlanLike, scenario: Scenario | None = None) -> Plan:
     """A Plan as is, or a plan folder read back."""
     return plan if isinstance(plan, Plan) else read_plan(plan, scenario)
+
+
+# --------------------------------------------------------------------------- plan in force
+def with_plan_in_force(scenario: Scenario, folder: str | Path) -> Scenario:
+    """The scenario whose `assigned_to` / `owner_id` are the agent_id / owner_id of a plan folder.
+
+    The plan must be of this scenario: the same task ids (and customer ids), agents that exist.
+    A pin stays only where the plan kept the pinned agent (a pin broken earlier is history)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ScenarioError([InputProblem(str(folder), None, None, None, "plan folder not found")])
+    problems: list[InputProblem] = []
+    label = str(folder / "assignments.csv")
+    plan = read_table(folder / "assignments.csv", PLAN_ASSIGNMENTS, problems, label)
+    owners = None
+    if scenario.customers is not None:
+        owners = read_table(folder / "owners.csv", PLAN_OWNERS, problems, str(folder / "owners.csv"))
+    if problems:
+        raise ScenarioError(problems)
+    agent_ids = set(scenario.agents["agent_id"])
+
+    def same_ids(frame: pd.DataFrame, key: str, expected: pd.Series, file: str, source: str) -> None:
+        missing = sorted(set(expected) - set(frame[key]))
+        unknown = sorted(set(frame[key]) - set(expected))
+        if missing or unknown:
+            parts = []
+            if missing:
+                parts.append(f"{len(missing)} of {source} missing ({_few(missing)})")
+            if unknown:
+                parts.append(f"{len(unknown)} not in {source} ({_few(unknown)})")
+            problems.append(
+                InputProblem(
+                    file,
+                    None,
+                    key,
+                    None,
+                    f"{key}s do not match the scenario: {'; '.join(parts)}; "
+                    "--plan needs a plan folder written for this scenario",
+                )
+            )
+
+    def known_agents(frame: pd.DataFrame, column: str, file: str) -> None:
+        lines = frame.attrs.get("lines", np.arange(len(frame)) + 2)
+        bad = ~frame[column].isin(agent_ids) & frame[column].ne("")
+        for i in np.flatnonzero(bad.to_numpy()):
+            problems.append(
+                InputProblem(
+                    file,
+                    int(lines[i]),
+                    column,
+                    str(frame[column].iat[i]),
+                    f"not an agent_id of {scenario.config.agents}",
+                )
+            )
+
+    same_ids(plan, "task_id", scenario.tasks["task_id"], label, scenario.config.tasks)
+    known_agents(plan, "agent_id", label)
+    if owners is not None and scenario.customers is not None:
+        cust_file = str(folder / "owners.csv")
+        same_ids(owners, "customer_id", scenario.customers["customer_id"], cust_file, "customers.csv")
+        known_agents(owners, "owner_id", cust_file)
+    if problems:
+        raise ScenarioError(problems)
+    tasks = scenario.tasks.copy()
+    agent = tasks["task_id"].map(plan.set_index("task_id")["agent_id"]).astype(object)
+    tasks["pinned"] = tasks["pinned"].to_numpy(dtype=bool) & (agent == tasks["assigned_to"]).to_numpy()
+    tasks["assigned_to"] = agent
+    customers = scenario.customers
+    if owners is not None and customers is not None:
+        customers = customers.copy()
+        new_owner = customers["customer_id"].map(owners.set_index("customer_id")["owner_id"])
+        customers["owner_id"] = new_owner.astype(object)
+    return scenario.replace(tasks=tasks, customers=customers)

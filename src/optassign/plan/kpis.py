@@ -6,10 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optassign.plan.folder import (
-    PlanLike,
-    as_plan,
-)
+from optassign.plan.folder import PlanLike, as_plan
 from optassign.plan.reasons import REASON_CATEGORIES, reason_category
 from optassign.scenario.scenario import Scenario
 

@@ -4,6 +4,7 @@ in pandas, derived from the `Result` and the scenario; written as a plan folder 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -15,7 +16,7 @@ from optassign.contract.io import write_csv
 from optassign.contract.writer import atomic_folder
 from optassign.engine.problem import ProblemData
 from optassign.engine.result import Result
-from optassign.plan.reasons import reasons
+from optassign.plan.reasons import reasons as why_assigned
 from optassign.scenario.scenario import Scenario
 
 
@@ -70,8 +71,20 @@ class Plan:
         )
 
 
-def build_plan(scenario: Scenario, data: ProblemData, result: Result) -> Plan:
-    """Derive the contract's tables from a result; nothing here changes the assignment."""
+def build_plan(
+    scenario: Scenario,
+    data: ProblemData,
+    result: Result,
+    *,
+    reasons: np.ndarray | None = None,
+    extra_tables: Mapping[str, pd.DataFrame] | None = None,
+    summary_extra: Mapping[str, object] | None = None,
+) -> Plan:
+    """Derive the contract's tables from a result; nothing here changes the assignment.
+
+    `reasons` (one per task) replace the generated ones where a caller knows better (a
+    handover says why a task moved); `extra_tables` are further files of the plan folder
+    (handover.csv, frontier.csv) and `summary_extra` further sections of summary.json."""
     assign, owner = result.assign, result.owner
     tasks = scenario.tasks
     agent_ids = np.append(data.agent_ids, "")
@@ -86,7 +99,7 @@ def build_plan(scenario: Scenario, data: ProblemData, result: Result) -> Plan:
             "changed": changed,
             "priority": tasks["priority"].astype(int).to_numpy(),
             "effort_hours": tasks["effort_hours"].to_numpy(),
-            "reason": reasons(data, assign, owner),
+            "reason": why_assigned(data, assign, owner) if reasons is None else reasons,
             "customer_id": tasks["customer_id"].to_numpy(dtype=object),
             "due_date": tasks["due_date"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object),
         }
@@ -108,12 +121,15 @@ def build_plan(scenario: Scenario, data: ProblemData, result: Result) -> Plan:
             }
         )
 
-    agent_load = _agent_load(scenario, data, assign, owner)
+    agent_load = agent_load_table(scenario, data, assign, owner)
     summary = _summary(scenario, data, result, assignments, owners, agent_load)
-    return Plan(scenario, assignments, owners, agent_load, summary, result, data)
+    summary.update(summary_extra or {})
+    return Plan(scenario, assignments, owners, agent_load, summary, result, data, dict(extra_tables or {}))
 
 
-def _agent_load(scenario: Scenario, d: ProblemData, assign: np.ndarray, owner: np.ndarray) -> pd.DataFrame:
+def agent_load_table(
+    scenario: Scenario, d: ProblemData, assign: np.ndarray, owner: np.ndarray
+) -> pd.DataFrame:
     """Per agent: tasks, true hours (the input's effort and ownership hours, not the solver's
     rounded-up units), capacity and utilisation."""
     done = assign >= 0

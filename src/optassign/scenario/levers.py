@@ -151,7 +151,7 @@ def apply_levers(scenario: Scenario, values: Mapping[str, object]) -> tuple[Scen
     policy = load_policy(values["policy"]) if "policy" in values else scenario.policy
     fields = {k: v for k, v in values.items() if k in Policy.model_fields}
     if fields:
-        label = ",".join(f"{k}={_token(v)}" for k, v in fields.items())
+        label = ",".join(f"{k}={value_token(v)}" for k, v in fields.items())
         data = {**policy.model_dump(), **fields, "name": f"{policy.name}[{label}]"}
         policy = Policy.model_validate(data)
     agents = scenario.agents
@@ -168,7 +168,7 @@ def apply_levers(scenario: Scenario, values: Mapping[str, object]) -> tuple[Scen
     return scenario.replace(policy=policy, agents=agents), settings
 
 
-def _token(v: object) -> str:
+def value_token(v: object) -> str:
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     return str(v)
