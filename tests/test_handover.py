@@ -28,7 +28,7 @@ from optassign.contract.schema import Events, Policy, ScenarioError
 from optassign.handover.replan import handover, preview
 from optassign.handover.result import HANDOVER_COLUMNS, HandoverResult
 from optassign.handover.settings import HandoverSettings, handover_policy
-from optassign.scenario.scenario import apply_events
+from optassign.scenario.events import apply_events
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

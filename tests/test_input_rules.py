@@ -23,7 +23,7 @@ from conftest import AGENTS, TASKS, edit_csv, read_csv, write_csv
 from optassign import ScenarioError
 from optassign.cli.main import app
 from optassign.contract.schema import InputProblem, ScenarioConfig
-from optassign.scenario.scenario import apply_events, read_events
+from optassign.scenario.events import apply_events, read_events
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -32,8 +32,9 @@ from optassign.handover.tables import handover_kpis, handover_table
 from optassign.plan.folder import with_plan_in_force
 from optassign.plan.plan import agent_load_table, build_plan
 from optassign.plan.reasons import reasons as why_assigned
+from optassign.scenario.events import apply_events, read_events
 from optassign.scenario.policy import load_policy
-from optassign.scenario.scenario import Scenario, apply_events, load_scenario, read_events
+from optassign.scenario.scenario import Scenario, load_scenario
 
 __all__ = ["handover", "preview"]
 

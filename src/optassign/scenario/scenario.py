@@ -13,7 +13,6 @@ import pandas as pd
 from pydantic import ValidationError
 
 from optassign.contract.io import (
-    _check_column,
     explode_list,
     file_sha256,
     parse_skills,
@@ -26,17 +25,14 @@ from optassign.contract.schema import (
     CONTROL_CHARS,
     CUSTOMERS,
     TASKS,
-    Capacity,
-    Column,
     Events,
-    Hire,
     InputProblem,
-    Leave,
     Policy,
     ScenarioConfig,
     ScenarioError,
-    Skills,
-    Transfer,
+)
+from optassign.scenario.events import (
+    read_events,
 )
 from optassign.scenario.policy import is_policy_path, load_policy
 
@@ -240,48 +236,6 @@ def _read_config(
     return None if len(problems) > before else config
 
 
-EVENT_KINDS = {"leave": Leave, "hire": Hire, "capacity": Capacity, "transfer": Transfer, "skills": Skills}
-
-
-def read_events(path: Path, problems: list[InputProblem], label: str = "events.yaml") -> Events | None:
-    lines: dict[tuple[str, ...], int] = {}
-    data = read_yaml(path, problems, label, lines)
-    if data is None:
-        return None
-    if isinstance(data, list):
-        data = {"events": data}
-        lines = {("events", *k): v for k, v in lines.items()}
-    items = data.get("events") if isinstance(data, dict) else None
-    if isinstance(items, list):  # each event by its kind, so an error names just that event
-        before, events = len(problems), []
-        for i, item in enumerate(items):
-            kinds = [k for k in EVENT_KINDS if k in item] if isinstance(item, dict) else []
-            if len(kinds) != 1:
-                shown = ", ".join(map(str, item)) if isinstance(item, dict) else str(item)
-                problems.append(
-                    InputProblem(
-                        label,
-                        lines.get(("events", str(i))),
-                        f"events.{i}",
-                        shown,
-                        f"an event is exactly one of: {', '.join(EVENT_KINDS)}",
-                    )
-                )
-                continue
-            try:
-                events.append(EVENT_KINDS[kinds[0]].model_validate(item))
-            except ValidationError as exc:
-                problems.extend(pydantic_problems(exc, label, f"events.{i}.", lines, EVENT_KINDS[kinds[0]]))
-        if len(problems) > before:
-            return None
-        data = {**data, "events": events}
-    try:
-        return Events.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(pydantic_problems(exc, label, lines=lines, model=Events))
-        return None
-
-
 def validate_references(
     s: Scenario, problems: list[InputProblem], names: tuple[str, str, str], *, pins: bool = True
 ) -> None:
@@ -434,175 +388,3 @@ def _validate_pins(
                     f"more than its max_tasks {int(row['max_tasks'])}",
                 )
             )
-
-
-# --------------------------------------------------------------------------- staffing changes
-def apply_events(
-    scenario: Scenario,
-    events: Events | list,
-    *,
-    label: str = "events.yaml",
-    lines: dict[tuple[str, ...], int] | None = None,
-    warnings: list[str] | None = None,
-) -> Scenario:
-    """The scenario after the staffing changes of events.yaml (contract section 4), applied in
-    order to the agents: leave (inactive), hire (a new agents.csv row, validated like one),
-    capacity, transfer (regions) and skills.
-
-    Every broken rule (an unknown agent, a hire of an existing agent_id, a malformed cell) is
-    collected into one `ScenarioError` naming `label` (events.yaml, or an option such as
-    `--leave`), the event as column (`events.2.leave`) and the value. Changes that are legal but
-    do nothing (a leave of an agent already inactive, a `to:` agent who cannot receive) are
-    appended to `warnings` instead. Tasks and customers are untouched: the plan in force stays."""
-    items = list(events.events if isinstance(events, Events) else events)
-    warnings = warnings if warnings is not None else []
-    problems: list[InputProblem] = []
-    agents = scenario.agents.copy()
-    agents.attrs = {}
-    agents_file = scenario.config.agents
-    option = label.startswith("-")
-
-    def column(i: int, key: str) -> str | None:
-        return None if option else f"events.{i}.{key}"
-
-    def line(i: int, key: str) -> int | None:
-        if not lines:
-            return None
-        path = ("events", str(i), *key.split("."))
-        for n in range(len(path), 1, -1):
-            if path[:n] in lines:
-                return lines[path[:n]]
-        return None
-
-    def problem(i: int, key: str, value: object, rule: str) -> None:
-        problems.append(InputProblem(label, line(i, key), column(i, key), str(value), rule))
-
-    def position(i: int, key: str, agent_id: str) -> int | None:
-        hit = np.flatnonzero(agents["agent_id"].to_numpy(dtype=object) == agent_id)
-        if len(hit):
-            return int(hit[0])
-        problem(i, key, agent_id, f"not an agent_id of {agents_file}")
-        return None
-
-    def where(i: int) -> str:
-        return label if option else f"{label} event {i}"
-
-    hired: dict[str, int] = {}
-    receivers: list[tuple[int, str, str]] = []  # (event, leaver, to-agent) checked at the end
-    for i, event in enumerate(items):
-        if isinstance(event, Leave):
-            pos = position(i, "leave", event.leave)
-            for j, target in enumerate(event.to or []):
-                key = "to" if len(event.to or []) == 1 else f"to.{j}"
-                if position(i, key, target) is not None:
-                    receivers.append((i, event.leave, target))
-            if pos is None:
-                continue
-            if not bool(agents["active"].iat[pos]):
-                warnings.append(f"{where(i)}: {event.leave} is already inactive; the leave changes nothing")
-            agents.loc[agents.index[pos], "active"] = False
-        elif isinstance(event, Hire):
-            row = _hire_row(event.hire, agents, i, problem)
-            agent_id = str(event.hire.get("agent_id")).strip()
-            if agent_id in hired:
-                problem(i, "hire.agent_id", agent_id, f"agent_id already hired by events.{hired[agent_id]}")
-                continue
-            if agent_id in set(agents["agent_id"]):
-                problem(i, "hire.agent_id", agent_id, f"agent_id already exists in {agents_file}")
-                continue
-            if row is None:
-                continue
-            hired[agent_id] = i
-            for name in row:
-                if name not in agents.columns:  # an extra column only the hire has
-                    agents[name] = ""
-            agents = pd.concat([agents, pd.DataFrame([row])], ignore_index=True)
-            agents.attrs = {}
-        elif isinstance(event, Capacity):
-            change = event.capacity
-            pos = position(i, "capacity.agent", change.agent)
-            if pos is not None:
-                agents.loc[agents.index[pos], "capacity_hours"] = float(change.capacity_hours)
-        elif isinstance(event, Transfer):
-            change = event.transfer
-            pos = position(i, "transfer.agent", change.agent)
-            text = _cell_text(change.regions)
-            ok = _check_cells(AGENTS.column("regions"), text, i, "transfer.regions", problem)
-            if pos is not None and ok is not None:
-                agents.loc[agents.index[pos], "regions"] = text
-        elif isinstance(event, Skills):
-            change = event.skills
-            text = _cell_text(change.skills)
-            ok = _check_cells(AGENTS.column("skills"), text, i, "skills.skills", problem)
-            pos = position(i, "skills.agent", change.agent)
-            if pos is not None and ok:
-                agents.loc[agents.index[pos], "skills"] = text
-    if problems:
-        raise ScenarioError(problems)
-    active = dict(zip(agents["agent_id"], agents["active"].astype(bool), strict=True))
-    for i, leaver, target in receivers:
-        if target == leaver:
-            warnings.append(f"{where(i)}: {leaver} is named among its own receivers; ignored")
-        elif not active[target]:
-            warnings.append(f"{where(i)}: {target} is inactive and cannot receive {leaver}'s work")
-    return scenario.replace(agents=agents.reset_index(drop=True))
-
-
-def _cell_text(value: object) -> str:
-    """A YAML value as the CSV cell it stands for: lists joined with `;`, booleans as words."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ";".join(_cell_text(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _check_cells(col, text: str, i: int, key: str, problem) -> object | None:
-    """One cell checked by the agents.csv rule of its column; its typed value, or None (and a
-    problem named after the event) when broken."""
-    found: list[InputProblem] = []
-    typed = _check_column(pd.Series([text], dtype=object), col, np.array([0]), "", found)
-    for p in found:
-        problem(i, key, p.value, p.rule)
-    return None if found else typed.iat[0]
-
-
-def _hire_row(hire: dict, agents: pd.DataFrame, i: int, problem) -> dict | None:
-    """A hire as a typed agents row: contract columns checked like agents.csv cells, extra
-    columns kept as text, columns the hire leaves out at their defaults."""
-    cells = {str(k).strip(): _cell_text(v) for k, v in hire.items()}
-    row: dict[str, object] = {}
-    ok = True
-    for col in AGENTS.columns:
-        text = cells.get(col.name, "")
-        if col.name not in cells or text == "":
-            if col.nonempty:
-                problem(i, f"hire.{col.name}", text, "a value is required")
-                ok = False
-                continue
-            if col.kind in ("number", "integer"):
-                row[col.name] = np.nan if col.default is None else float(col.default)
-            elif col.kind == "bool":
-                row[col.name] = bool(col.default)
-            else:
-                row[col.name] = "" if col.default is None else col.default
-            continue
-        value = _check_cells(col, text, i, f"hire.{col.name}", problem)
-        if value is None:
-            ok = False
-        row[col.name] = value
-    for name, noun in AGENTS.plain_extras:  # e.g. email: checked like the agents.csv column
-        if (
-            cells.get(name)
-            and _check_cells(Column(name, plain=noun), cells[name], i, f"hire.{name}", problem) is None
-        ):
-            ok = False
-    for name in agents.columns:
-        row.setdefault(name, cells.get(name, ""))
-    for name, text in cells.items():
-        row.setdefault(name, text)
-    return row if ok else None
