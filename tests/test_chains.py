@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from optassign.bench.gap import GapInstance, gap_policy, gap_problem
+from optassign.engine.budget import Budget
 from optassign.engine.relax import pair_coefficients
 from optassign.engine.search.chains import Dense, chain_exchange, dense, descend, plan_value
 from optassign.engine.search.knapsack import applicable, search
@@ -140,7 +141,7 @@ def test_lagrangian_bound_holds_and_its_plans_are_feasible(seed):
     g = random_gap(np.random.default_rng(100 + seed), 3, T, 0.85)
     optimum = brute_force(g)
     must = np.ones(T, dtype=bool)
-    pool, stats = search(g, must, work_budget=np.inf, wall_time=30.0, seed=seed)
+    pool, stats = search(g, must, budget=Budget(30.0, deterministic=False), seed=seed)
     assert stats.bound >= optimum - 1e-6  # an upper bound on the (maximised) value
     if np.isfinite(optimum):
         assert pool
@@ -150,14 +151,14 @@ def test_lagrangian_bound_holds_and_its_plans_are_feasible(seed):
     assert [v for v, _ in pool] == sorted((v for v, _ in pool), reverse=True)
     assert len({p.tobytes() for _, p in pool}) == len(pool)
     # deterministic for a seed and a work budget
-    again, _ = search(g, must, work_budget=np.inf, wall_time=30.0, seed=seed)
+    again, _ = search(g, must, budget=Budget(30.0, deterministic=False), seed=seed)
     assert len(again) == len(pool) and all((p == q).all() for (_, p), (_, q) in zip(again, pool, strict=True))
 
 
 def test_gap_instance_reaches_its_optimum_and_a_bound_tighter_than_the_lp():
     # 2 agents x 3 items from test_gap.py's tiny instance (optimum 12, LP bound 11.5 there)
     g, _ = gap_dense([[4, 1, 9], [2, 6, 3]], [[2, 3, 5], [3, 2, 2]], [5, 4])
-    pool, stats = search(g, np.ones(3, bool), work_budget=np.inf, wall_time=10.0)
+    pool, stats = search(g, np.ones(3, bool), budget=Budget(10.0, deterministic=False))
     value = pool[0][0]
     assert -value == -brute_force(g)
     assert -stats.bound <= -value
@@ -195,8 +196,8 @@ def test_chains_polish_a_cut_short_search_into_a_valid_better_plan(tmp_path):
     # same on a second run.
     import optassign
     from checker import assert_plan_ok
+    from optassign.engine.model import points as _value
     from optassign.engine.problem import build_problem
-    from optassign.engine.solve import _value
     from optassign.scenario.generate import generate_scenario
 
     folder = generate_scenario(tmp_path / "batch", tasks=600, agents=30, regions=3, seed=5)
@@ -236,7 +237,7 @@ def test_chain_sweep_keeps_every_held_task_in_its_sub_problems(tmp_path, monkeyp
     assign, owner = greedy_plan(d)  # far from chain-optimal, unlike a solve's plan
     new, stats = lns.chain_sweep(
         d, scenario.policy, primary_terms(scenario.policy), assign, owner,
-        work_budget=5e9, wall_time=3.0, seed=0, group_size=group_size,
+        budget=Budget(3.0, max_work=5e9), seed=0, group_size=group_size,
     )  # fmt: skip
     assert stats.neighbourhoods > 0 and stats.improved > 0
     tc = d.task_cand

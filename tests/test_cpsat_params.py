@@ -15,7 +15,7 @@ from optassign.cli.main import app
 from optassign.engine.params import ParamError, apply_params, check_params, parse_params
 
 # the engine module (the package's `solve` name is the API function)
-solve_module = importlib.import_module("optassign.engine.solve")
+stages_module = importlib.import_module("optassign.engine.stages")
 
 GAP_FILE = gap_data_dir() / "cattrysse1994" / "gap1-0"
 
@@ -115,7 +115,7 @@ def test_parameters_reach_cp_sat(monkeypatch):
             seen.append((self.parameters.linearization_level, str(self.parameters.search_branching)))
             return super().solve(model, callback) if callback else super().solve(model)
 
-    monkeypatch.setattr(solve_module.cp_model, "CpSolver", Recording)
+    monkeypatch.setattr(stages_module.cp_model, "CpSolver", Recording)
     result = solve_gap(_tiny(), time_limit=5, workers=1, linearization_level=2, search_branching="lp_search")
     assert seen and all(level == 2 and "LP_SEARCH" in branching for level, branching in seen)
     assert result.value == 1 + 1 + 4  # items 1 and 3 on agent 1, item 2 on agent 2
@@ -126,7 +126,7 @@ def test_the_engine_refuses_a_bad_parameter_before_solving(monkeypatch):
     def no_solve(*_args, **_kwargs):
         raise AssertionError("the solver must not be reached")
 
-    monkeypatch.setattr(solve_module, "_solve_stage", no_solve)
+    monkeypatch.setattr(stages_module, "solve_stage", no_solve)
     with pytest.raises(ParamError, match="'linearisation_level' is not a CP-SAT parameter"):
         solve_gap(_tiny(), time_limit=5, workers=1, linearisation_level=2)
 

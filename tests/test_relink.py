@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from optassign.bench.gap import gap_data_dir, gap_policy, gap_problem, plan_problems, read_gap
+from optassign.engine.budget import Budget
 from optassign.engine.search.chains import Dense, plan_value
 from optassign.engine.search.relink import _penalties, relink, walk
 from optassign.engine.solve import solve_problem
@@ -93,13 +94,13 @@ def test_relinking_improves_on_the_pool_and_stays_below_the_optimum():
         pool = {p.tobytes(): (plan_value(g, p), p) for p in plans if (p >= 0).all()}
         pool = sorted(pool.values(), key=lambda vp: -vp[0])[:6]
         assert len(pool) >= 2
-        value, plan, rst = relink(g, list(pool), work_budget=1e8, wall_time=30.0, seed=seed, patience=50)
+        value, plan, rst = relink(g, list(pool), budget=Budget(30.0, max_work=1e8), seed=seed, patience=50)
         assert feasible(g, plan) and (plan >= 0).all()
         assert value == pytest.approx(plan_value(g, plan))
         assert pool[0][0] <= value <= optimum + 1e-9
         assert rst.stopped_by in ("no better plan", "bound reached", "work")
         improved += value > pool[0][0]
-        again = relink(g, list(pool), work_budget=1e8, wall_time=30.0, seed=seed, patience=50)
+        again = relink(g, list(pool), budget=Budget(30.0, max_work=1e8), seed=seed, patience=50)
         assert again[0] == value and (again[1] == plan).all()
     assert improved >= 3
 
@@ -107,7 +108,7 @@ def test_relinking_improves_on_the_pool_and_stays_below_the_optimum():
 def test_a_lone_plan_is_returned_as_it_is():
     g, _ = gap_dense([[1, 2], [2, 1]], [[1, 1], [1, 1]], [2, 2])
     plan = np.array([0, 1])
-    value, out, stats = relink(g, [(plan_value(g, plan), plan)], work_budget=1e9, wall_time=5.0)
+    value, out, stats = relink(g, [(plan_value(g, plan), plan)], budget=Budget(5.0, max_work=1e9))
     assert out is plan and stats.walks == 0 and stats.stopped_by == "pool"
 
 

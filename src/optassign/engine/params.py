@@ -24,6 +24,11 @@ _INTEGER_TYPES = {
     FieldDescriptor.TYPE_SINT64,
 }
 _FLOAT_TYPES = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
+# CP-SAT gets DTIME_PER_SECOND units of deterministic work per second of its time: when that
+# budget ends the search, the same inputs, seed and workers give the same plan. The wall clock
+# stays a hard limit; on large instances (or a loaded machine) it may end the search first,
+# and the summary statistics say so, as such a run may not be reproducible.
+DTIME_PER_SECOND = 0.25
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 

@@ -200,3 +200,14 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
             measure = util.max() - (util.min() if p.balance == "spread" else 0.0)
             out["balance"] = -p.balance_weight * measure
     return {k: float(v) + 0.0 for k, v in out.items()}
+
+
+def points(d: ProblemData, p: Policy, names: list[str], assign: np.ndarray, owner: np.ndarray) -> float:
+    """A plan's value on the named terms, in points, recomputed from the arrays."""
+    terms = evaluate(d, p, assign, owner)
+    return float(sum(terms[n] for n in names))
+
+
+def primary_terms(p: Policy) -> list[str]:
+    """The terms of the first stage: what the LP bound and pruning are about."""
+    return stage_plan(p, list(TERMS))[0]

@@ -27,15 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optassign import interrupt
+from optassign.engine.budget import Budget
 from optassign.engine.problem import ProblemData
 from optassign.engine.search.chains import Dense, descend, fits_dense, plan_value
 
 # Knapsack tables: at most this many cells (candidate tasks x capacity) per iteration.
 MAX_TABLE = 4_000_000
 # Elementary operations per second of the search on the reference machine (about 2e8 on
-# chu1997 d20100 and gap12-0, 3e8 on d10200); callers turn seconds into a deterministic work
-# budget, set a little under that so that the budget, not the wall clock, ends the search.
+# chu1997 d20100 and gap12-0, 3e8 on d10200), set a little under that so that a budget's work,
+# not its wall clock, ends the search.
 WORK_PER_SECOND = 1.8e8
 EPS = 1e-9
 
@@ -63,8 +63,7 @@ def search(
     g: Dense,
     must: np.ndarray,
     *,
-    work_budget: float,
-    wall_time: float,
+    budget: Budget,
     seed: int = 0,
     max_len: int = 5,
     patience: int = 200,
@@ -74,7 +73,7 @@ def search(
     Returns the `elite` best distinct plans as (value, agent per task), best first (empty if
     none was built), and the stats (with the bound). `must` marks tasks that must be assigned
     (their prices may be negative); tasks that may not move stay where `g.fixed_at` holds them.
-    The search ends when `work_budget` (elementary operations) or `wall_time` is spent, when
+    The search ends when `budget` is spent (its work at WORK_PER_SECOND, or its seconds), when
     the best plan meets the bound, or, once there is a plan, when no better one came for
     `patience` iterations and twice as many as it took to find the last one."""
     started = time.perf_counter()
@@ -98,14 +97,15 @@ def search(
         g.fixed_at[held], weights=g.weight[held, g.fixed_at[held]], minlength=A
     ).astype(np.int64)
     last = 0  # the iteration of the last better plan
-    while stats.work < work_budget:
+    max_work = budget.work(WORK_PER_SECOND)
+    while stats.work < max_work:
         if pool and stats.iterations - last > max(patience, 2 * last):
             stats.stopped_by = "no better plan"
             break
         if best_value >= best_bound - 1e-6 * max(1.0, abs(best_bound)):
             stats.stopped_by = "bound reached"
             break
-        if time.perf_counter() - started >= wall_time or interrupt.requested():
+        if budget.expired():
             stats.stopped_by = "wall clock"
             break
         stats.iterations += 1

@@ -13,10 +13,13 @@ from ortools.sat.python import cp_model
 
 from optassign import interrupt
 from optassign.contract.schema import TERMS, Policy
+from optassign.engine.budget import Budget
 from optassign.engine.model import AssignmentModel
+from optassign.engine.params import DTIME_PER_SECOND
 from optassign.engine.problem import TASK_ARRAYS, Candidates, ProblemData
 from optassign.engine.relax import pair_coefficients
 from optassign.engine.search.chains import MAX_DENSE_TASKS, dense, descend
+from optassign.engine.search.chains import WORK_PER_SECOND as CHAIN_WORK_PER_SECOND
 
 # Terms that depend on one pair at a time: a neighbourhood can be scored on these alone.
 PAIR_TERMS = tuple(t for t in TERMS if t not in ("agents_per_customer", "balance"))
@@ -140,8 +143,8 @@ def _sweep(
     names: list[str],
     assign: np.ndarray,
     *,
-    budget: float,
-    wall_time: float,
+    budget: Budget,
+    rate: float,
     seed: int,
     group_size: int,
     max_waiting: int,
@@ -149,7 +152,8 @@ def _sweep(
 ) -> tuple[np.ndarray, LnsStats]:
     """Neighbourhood after neighbourhood, `step(tasks, group, assign, terms, sub_policy, stats,
     seconds left)` improves `assign` in place and counts its work in
-    `stats.deterministic_time`, until that reaches `budget` or the wall time is spent."""
+    `stats.deterministic_time`, until that reaches the budget's work at `rate` or its seconds
+    are spent."""
     started = time.perf_counter()
     stats = LnsStats()
     terms = [t for t in names if t in PAIR_TERMS]
@@ -158,10 +162,11 @@ def _sweep(
     sub_policy = _sub_policy(policy)
     assign = assign.copy()
     hoods = Neighbourhoods(d, seed, group_size, max_waiting)
-    while stats.deterministic_time < budget:
-        left = wall_time - (time.perf_counter() - started)
-        if left <= 0 or interrupt.requested():
+    max_work = budget.work(rate)
+    while stats.deterministic_time < max_work:
+        if budget.expired():
             break
+        left = budget.left()
         tasks, group = hoods.next(assign)
         if len(tasks) == 0:
             if not group.any():
@@ -179,18 +184,17 @@ def improve(
     assign: np.ndarray,
     owner: np.ndarray,
     *,
-    deterministic_time: float,
-    wall_time: float,
+    budget: Budget,
     seed: int = 0,
     group_size: int = 24,
     step_time: float = 0.4,
     max_waiting: int = 300,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve `assign` (owners stay) on the pair terms of `names`, neighbourhood by
-    neighbourhood, each re-solved exactly by CP-SAT, until the deterministic budget (summed
-    over sub-solves) or the wall time is spent. Returns the new agent per task; every accepted
-    step keeps the plan feasible because each sub-model holds the full capacity rules of its
-    agents."""
+    neighbourhood, each re-solved exactly by CP-SAT, until `budget` is spent (its deterministic
+    work at CP-SAT's DTIME_PER_SECOND, summed over sub-solves, or its seconds). Returns the new
+    agent per task; every accepted step keeps the plan feasible because each sub-model holds
+    the full capacity rules of its agents."""
 
     def solve_one(tasks, group, assign, terms, sub_policy, stats, left) -> None:
         sub = subproblem(d, tasks, group, owner)
@@ -217,7 +221,7 @@ def improve(
             stats.gained += solver.objective_value - before
 
     return _sweep(
-        d, policy, names, assign, budget=deterministic_time, wall_time=wall_time, seed=seed,
+        d, policy, names, assign, budget=budget, rate=DTIME_PER_SECOND, seed=seed,
         group_size=group_size, max_waiting=max_waiting, step=solve_one,
     )  # fmt: skip
 
@@ -229,18 +233,17 @@ def chain_sweep(
     assign: np.ndarray,
     owner: np.ndarray,
     *,
-    work_budget: float,
-    wall_time: float,
+    budget: Budget,
     seed: int = 0,
     group_size: int = 16,
     max_waiting: int = 400,
 ) -> tuple[np.ndarray, LnsStats]:
     """Ejection chains (chains.py) neighbourhood by neighbourhood, for problems too large for
     one dense search: each group's tasks (at most chains.MAX_DENSE_TASKS) over all their pairs
-    with the group's agents, owners fixed. Ends when `work_budget` (the chains' elementary
-    operations plus 100 per candidate pair scanned to build each sub-problem) or `wall_time` is
-    spent; `deterministic_time` in the stats is that work. Every accepted chain keeps the plan
-    feasible and raises its value on the pair terms of `names`."""
+    with the group's agents, owners fixed. Ends when `budget` is spent: its work at the chains'
+    WORK_PER_SECOND (their elementary operations plus 100 per candidate pair scanned to build
+    each sub-problem) or its seconds; `deterministic_time` in the stats is that work. Every
+    accepted chain keeps the plan feasible and raises its value on the pair terms of `names`."""
 
     def chain_one(tasks, group, assign, terms, sub_policy, stats, _left) -> None:
         held = int((assign[tasks] >= 0).sum())
@@ -266,6 +269,6 @@ def chain_sweep(
             stats.gained += cst.gained
 
     return _sweep(
-        d, policy, names, assign, budget=work_budget, wall_time=wall_time, seed=seed,
+        d, policy, names, assign, budget=budget, rate=CHAIN_WORK_PER_SECOND, seed=seed,
         group_size=group_size, max_waiting=max_waiting, step=chain_one,
     )  # fmt: skip

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optassign import interrupt
+from optassign.engine.budget import Budget
+from optassign.engine.search.chains import WORK_PER_SECOND as CHAIN_WORK_PER_SECOND
 from optassign.engine.search.chains import Dense, descend, plan_value
 
 EPS = 1e-9
@@ -35,6 +36,8 @@ PENALTY = 10.0
 # Work counted for each polish beyond its array operations (the interpreter's share: about a
 # millisecond on the reference machine, where chains.WORK_PER_SECOND holds for the whole walk).
 POLISH_OVERHEAD = 2e6
+# Work per second: a walk's operations are the chains', at their rate.
+WORK_PER_SECOND = CHAIN_WORK_PER_SECOND
 
 
 @dataclass
@@ -51,14 +54,13 @@ def relink(
     g: Dense,
     pool: list[tuple[float, np.ndarray]],
     *,
-    work_budget: float,
-    wall_time: float,
+    budget: Budget,
     seed: int = 0,
     bound: float = np.inf,
     patience: int = 500,
 ) -> tuple[float, np.ndarray, RelinkStats]:
     """Walks between random pairs of the pool's plans (value, agent per task; feasible, best
-    first) until `work_budget` operations or `wall_time` seconds are spent, the best plan meets
+    first) until `budget` is spent (its work at WORK_PER_SECOND, or its seconds), the best plan meets
     `bound`, or no better plan came for `patience` walks and for as many as it took to find the
     last one. Returns the best plan's value, the plan and the stats."""
     started = time.perf_counter()
@@ -71,11 +73,12 @@ def relink(
     rng = np.random.default_rng(seed)
     penalty = _penalties(g)
     last = 0
+    max_work = budget.work(WORK_PER_SECOND)
     while True:
-        if stats.work >= work_budget:
+        if stats.work >= max_work:
             stats.stopped_by = "work"
             break
-        if time.perf_counter() - started >= wall_time or interrupt.requested():
+        if budget.expired():
             stats.stopped_by = "wall clock"
             break
         if best_value >= bound - 1e-6 * max(1.0, abs(bound)):
