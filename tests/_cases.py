@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 import optassign
-from checker import assert_plan_ok
 from optassign import Policy
+from tests.checker import assert_plan_ok
 
 # The usual points per priority level (priority p earns PRIORITY[p]).
 PRIORITY = {1: 1.0, 2: 2.0, 3: 4.0, 4: 8.0, 5: 16.0}

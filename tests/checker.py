@@ -4,7 +4,7 @@ The test-suite's oracle: it re-reads a scenario folder and a plan folder with th
 only (PyYAML for events.yaml) and lists every broken rule of the data contract. It imports nothing
 from `optassign` on purpose, so a bug in the engine's readers cannot hide the same bug here.
 
-    from checker import check_plan, assert_plan_ok
+    from tests.checker import check_plan, assert_plan_ok
 
     problems = check_plan("scenarios/small", "out/plan")   # [] = the plan is valid
 """

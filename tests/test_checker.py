@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from checker import assert_plan_ok, check_plan, parse_bool, parse_skills
+from tests.checker import assert_plan_ok, check_plan, parse_bool, parse_skills
 
 # Three agents; A3 is on leave. Regions: A1 covers R1;R2, A2 every region, A3 R1.
 AGENTS = """\

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import assert_plan_ok
+from tests.checker import assert_plan_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "service_desk"  # sla_first: several CP-SAT stages in a row

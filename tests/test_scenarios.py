@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from checker import assert_plan_ok
 from optassign.cli.main import app
+from tests.checker import assert_plan_ok
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 NAMES = ["demo", "service_desk", "b2b_sales"]

@@ -1,0 +1,46 @@
+"""The one budget (budget.py): seconds of wall clock, the work they buy at a search's rate
+when deterministic, and the parts of it each step gets."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import numpy as np
+
+from optassign import interrupt
+from optassign.engine.budget import Budget
+
+
+def test_work_is_the_rate_times_the_seconds_only_when_deterministic():
+    assert Budget(2.0).work(1e6) == 2e6
+    assert Budget(2.0, deterministic=False).work(1e6) == np.inf
+    assert Budget(2.0, deterministic=False, max_work=5.0).work(1e6) == 5.0  # given work holds
+    assert Budget(2.0, deterministic=False).always_by_work().work(1e6) == 2e6
+
+
+def test_what_stopped_a_search_is_its_work_or_the_wall_clock():
+    b = Budget(1.0)
+    assert b.stopped_by(100.0, 100.0) == "deterministic time"
+    assert b.stopped_by(99.0, 100.0, "work") == "wall clock"
+    assert Budget(1.0, deterministic=False).stopped_by(1e12, 1.0) == "wall clock"
+
+
+def test_steps_get_parts_that_start_when_they_are_made():
+    b = Budget(10.0, started=time.perf_counter() - 4.0)
+    assert 5.9 < b.left() <= 6.0
+    assert b.left(reserve=100.0) == 0.0  # never negative
+    share = b.share(0.25)
+    assert share.seconds == 2.5 and share.elapsed() < 1.0 and share.deterministic
+    sub = Budget(10.0, max_work=3.0).sub(1.5)
+    assert sub.seconds == 1.5 and sub.max_work is None  # a step's work follows its own seconds
+    cut = b.ending(5.0)
+    assert cut.started == b.started and 0.9 < cut.left() <= 1.0
+
+
+def test_a_spent_clock_or_an_interrupt_expires_it(monkeypatch):
+    assert Budget(0.0).expired()
+    b = Budget(60.0)
+    assert not b.expired()
+    monkeypatch.setattr(interrupt._STATE, "signum", signal.SIGTERM)  # as a SIGTERM would
+    assert b.expired()
