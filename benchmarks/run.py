@@ -25,6 +25,8 @@ def main() -> None:
             [sys.executable, str(HERE / "crm.py"), "--profile", "regional", "--sizes", sizes, *whole]
             for whole in ([], ["--whole"])
         ),
+        # every shape of batch, with the gap to an independent LP
+        [sys.executable, str(HERE / "profiles.py"), "--sizes", sizes],
         # after crm.py: its solved plan is the plan in force
         [sys.executable, str(HERE / "handover.py")]
         + (["--tasks", "10000", "--time-limit", "10", "--resolve-limit", "20"] if quick else []),

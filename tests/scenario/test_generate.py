@@ -8,8 +8,12 @@ import re
 import pandas as pd
 import pytest
 import yaml
+from typer.testing import CliRunner
 
-from optassign.scenario.generate import generate_scenario
+import optassign
+from optassign.cli.main import app
+from optassign.scenario.generate import PROFILES, generate_scenario, generate_tables
+from tests.checker import assert_plan_ok
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FILES = ("scenario.yaml", "agents.csv", "customers.csv", "tasks.csv")
@@ -216,3 +220,52 @@ def test_bundled_scenarios_follow_the_contract(name):
         pytest.skip(f"scenarios/{name} not built")
     t = check_contract(folder)
     assert _ratio(t) == pytest.approx(1.08, rel=0.05)
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_every_profile_gives_a_valid_batch_the_engine_solves(tmp_path, name):
+    folder = generate_scenario(tmp_path / name, tasks=400, agents=40, seed=2, profile=name)
+    again = generate_scenario(tmp_path / "again", tasks=400, agents=40, seed=2, profile=name)
+    for f in ("agents.csv", "customers.csv", "tasks.csv"):
+        assert (folder / f).read_bytes() == (again / f).read_bytes()
+    scenario = optassign.load_scenario(folder)
+    plan = optassign.solve(scenario, time_limit=5, workers=1)
+    plan.write(tmp_path / "plan")
+    assert_plan_ok(folder, tmp_path / "plan")
+
+
+def test_profiles_have_their_shape(tmp_path):
+    def tables(name, **kw):
+        return generate_tables(tasks=3000, agents=120, seed=4, profile=name, **kw)
+
+    crm, spec, one, small = (tables(n) for n in ("crm", "specialists", "one-region", "small-regions"))
+    two = [t["tasks"].required_skills.str.contains(";").mean() for t in (spec, crm)]
+    assert two[0] > 0.15 and two[0] > two[1] + 0.05  # two skills, more often
+    assert spec["agents"].skills.str.count(";").max() <= 1  # one or two skills per agent
+    assert set(one["tasks"].region) <= {"", "R01"}
+    assert small["tasks"].region.replace("", pd.NA).dropna().nunique() > 40
+    heavy = tables("heavy-tail").get("tasks").effort_hours.astype(float)
+    assert heavy.max() > 16 and heavy.median() < crm["tasks"].effort_hours.astype(float).median()
+    pinned = tables("pinned")["tasks"]
+    assert (pinned.pinned == "true").mean() > 0.15
+    uneven = tables("uneven", regions=8)
+    agents, tasks = uneven["agents"], uneven["tasks"]
+    home = agents.regions.str.split(";").str[0]
+    hours = agents.capacity_hours.astype(float).groupby(home).sum()
+    work = tasks[tasks.region != ""].effort_hours.astype(float).groupby(tasks.region).sum()
+    ratio = (work / hours).dropna()
+    assert ratio.max() / ratio.min() > 1.3  # some regions far busier than others
+    # regions, skills and load given by the caller win over the profile's
+    assert tables("specialists", skills=8)["agents"].shape[0] == 120
+    with pytest.raises(ValueError, match="unknown profile 'nope'; known profiles: crm, specialists"):
+        tables("nope")
+
+
+def test_the_cli_names_an_unknown_profile_and_exits_2(tmp_path):
+    result = CliRunner().invoke(app, ["generate", str(tmp_path / "x"), "--profile", "nope"])
+    assert result.exit_code == 2 and "--profile: value 'nope': unknown profile" in result.stderr
+    assert not (tmp_path / "x").exists()
+    ok = CliRunner().invoke(
+        app, ["generate", str(tmp_path / "y"), "--tasks", "50", "--profile", "one-region"]
+    )
+    assert ok.exit_code == 0 and "1 regions" in (tmp_path / "y" / "scenario.yaml").read_text()

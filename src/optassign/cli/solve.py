@@ -30,11 +30,11 @@ from optassign.cli.common import (
     stop_if_interrupted,
     writing,
 )
-from optassign.contract.schema import ScenarioError
+from optassign.contract.schema import InputProblem, ScenarioError
 from optassign.contract.writer import atomic_folder
 from optassign.engine.problem import ScaleError
 from optassign.plan.export import ExportFormat, export_plan
-from optassign.scenario.generate import generate_scenario
+from optassign.scenario.generate import PROFILES, generate_scenario
 from optassign.scenario.scenario import load_scenario
 
 
@@ -120,23 +120,35 @@ def generate(
     out: Annotated[Path, typer.Argument(help="new scenario folder to write")],
     tasks: Annotated[int, typer.Option("--tasks", min=0)] = 300,
     agents: Annotated[int, typer.Option("--agents", min=1)] = 20,
-    regions: Annotated[int, typer.Option("--regions", min=1)] = 4,
-    skills: Annotated[int, typer.Option("--skills", min=1)] = 6,
+    regions: Annotated[
+        int | None, typer.Option("--regions", min=1, help="default: the profile's, else 4")
+    ] = None,
+    skills: Annotated[
+        int | None, typer.Option("--skills", min=1, help="default: the profile's, else 6")
+    ] = None,
     customers: Annotated[int | None, typer.Option("--customers", min=0)] = None,
-    load: Annotated[float, typer.Option("--load", min=0.0, help="total effort / capacity")] = 1.08,
+    load: Annotated[
+        float | None, typer.Option("--load", min=0.0, help="total effort / capacity (default: 1.08)")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+    profile: Annotated[str, typer.Option("--profile", help=f"shape of batch: {', '.join(PROFILES)}")] = "crm",
 ) -> None:
     """Write a realistic synthetic scenario (specialists, skewed customers, a plan in force)."""
+    if profile not in PROFILES:
+        rule = f"unknown profile; known profiles: {', '.join(PROFILES)}"
+        fail_input(ScenarioError([InputProblem("--profile", None, None, profile, rule)]))
+    shape = PROFILES[profile]
     try:
         path = generate_scenario(
             out,
             tasks=tasks,
             agents=agents,
-            regions=regions,
+            regions=regions if regions is not None else (shape.regions or 4),
             skills=skills,
             customers=customers,
             seed=seed,
             load=load,
+            profile=profile,
         )
     except FileExistsError:
         err.print(f"[bold red]error:[/] {out}: folder exists and is not empty; choose another", markup=True)

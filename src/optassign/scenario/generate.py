@@ -5,6 +5,7 @@ It feeds the bundled demo scenarios, the test suite and the benchmarks; seeded a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 import shutil
@@ -209,6 +210,70 @@ class Profile:
     overbook: float = 1.05  # the plan in force may run an agent up to this x capacity
     task_notes_share: float = 0.25
     customer_notes_share: float = 0.35
+    max_effort: float = 16.0  # hours; efforts are drawn lognormal and clipped to [0.25, this]
+    # each region's work relative to its staff's hours drawn in this range (None: even), the
+    # batch then scaled to `load` as a whole
+    region_load: tuple[float, float] | None = None
+    # the batch's shape when the caller gives none (None: the caller's defaults)
+    regions: int | None = None
+    skills: int | None = None
+    load: float | None = None
+
+
+def _specialist_task_types() -> tuple[TaskType, ...]:
+    return tuple(dataclasses.replace(t, levels=(0.30, 0.30, 0.25, 0.15)) for t in _default_task_types())
+
+
+# Named shapes of batch, for `optassign generate --profile` and the benchmarks: the engine is
+# tuned and reported on all of them, never on one.
+PROFILES: dict[str, Profile] = {
+    # a mixed service/sales/field CRM team (the default)
+    "crm": Profile(),
+    # specialists: 24 skills, one or two per agent at levels 1-5, tasks at levels 1-4 and a
+    # fifth of them needing two skills (as many as the staff's pairs of skills allow), one or
+    # two home regions, 5% roaming: few eligible agents per task
+    "specialists": Profile(
+        skills=24,
+        load=1.06,
+        agent_tiers=(AgentTier("all", 1.0, (0.15, 0.25, 0.25, 0.20, 0.15), (0.5, 0.5, 0.0)),),
+        task_types=_specialist_task_types(),
+        multi_region=(0.30, 0.0),
+        floater_share=0.05,
+        second_skill_share=0.9,
+    ),
+    # many small regions, little overlap between them
+    "small-regions": Profile(regions=60, multi_region=(0.10, 0.02), floater_share=0.01),
+    # one big region: everybody can take everything their skills allow
+    "one-region": Profile(regions=1, multi_region=(0.0, 0.0), floater_share=0.0),
+    # regions loaded unevenly, from 0.8 to 1.3 times their staff's hours
+    "uneven": Profile(load=1.05, region_load=(0.8, 1.3)),
+    # heavy-tailed efforts: many short tasks and a few of up to 40 hours
+    "heavy-tail": Profile(effort_sigma=1.1, max_effort=40.0),
+    # a quarter of the plan in force pinned
+    "pinned": Profile(pinned_share=0.25),
+}
+
+
+def profile_named(profile: Profile | str | None) -> Profile:
+    """A profile, or the one of that name in PROFILES (ValueError naming the known ones)."""
+    if profile is None:
+        return PROFILES["crm"]
+    if isinstance(profile, Profile):
+        return profile
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
+    return PROFILES[profile]
+
+
+def batch_shape(
+    p: Profile, regions: int | None, skills: int | None, load: float | None
+) -> tuple[int, int, float]:
+    """Regions, skills and load: the caller's where given, else the profile's, else 5, 6, 1.08."""
+    return (
+        regions if regions is not None else (p.regions or 5),
+        skills if skills is not None else (p.skills or 6),
+        load if load is not None else (p.load or 1.08),
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -685,7 +750,7 @@ def _make_tasks(
     target = load * ag.cap[ag.active].sum()
     f = target / raw.sum()
     for _ in range(12):
-        effort = np.clip(np.round(raw * f * 4) / 4, 0.25, 16.0)
+        effort = np.clip(np.round(raw * f * 4) / 4, 0.25, p.max_effort)
         err = target / effort.sum()
         if abs(err - 1) < 1e-3:
             break
@@ -829,14 +894,18 @@ def generate_tables(
     *,
     tasks: int,
     agents: int,
-    regions: int = 5,
-    skills: int = 6,
+    regions: int | None = None,
+    skills: int | None = None,
     customers: int | None = None,
     seed: int = 0,
-    load: float = 1.08,
-    profile: Profile | None = None,
+    load: float | None = None,
+    profile: Profile | str | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Build the agents, customers and tasks tables (all cells as text, ready to write)."""
+    """Build the agents, customers and tasks tables (all cells as text, ready to write).
+    `profile` is a Profile or the name of one in PROFILES; regions, skills and load not given
+    come from it (batch_shape)."""
+    p = profile_named(profile)
+    regions, skills, load = batch_shape(p, regions, skills, load)
     for label, v in (("tasks", tasks), ("agents", agents), ("regions", regions), ("skills", skills)):
         if int(v) < 1:
             raise ValueError(f"{label} must be >= 1, got {v}")
@@ -844,7 +913,6 @@ def generate_tables(
         raise ValueError(f"customers must be >= 1, got {customers}")
     if not load > 0:
         raise ValueError(f"load must be > 0, got {load}")
-    p = profile or Profile()
     rng = np.random.default_rng(seed)
     n_c = int(customers) if customers is not None else max(10, tasks // 8)
     region_names = _ids("R", regions, 2)
@@ -859,6 +927,8 @@ def generate_tables(
     spread = np.maximum(ag.cover.sum(axis=1), 1)
     staffed = (ag.cover & ag.active[:, None]).T.astype(float) @ (ag.cap / spread)
     w_cust = 0.85 * staffed / staffed.sum() + 0.15 * w_region
+    if p.region_load is not None:  # some regions busier than their staff, others quieter
+        w_cust = w_cust * rng.uniform(*p.region_load, regions)
     w_cust /= w_cust.sum()
     cu = _make_customers(rng, p, n_c, ag, skill_names, w_cust)
     task_df = _make_tasks(rng, p, tasks, ag, cu, skill_names, region_names, load, w_cust)
@@ -918,25 +988,28 @@ def generate_scenario(
     *,
     tasks: int,
     agents: int,
-    regions: int = 5,
-    skills: int = 6,
+    regions: int | None = None,
+    skills: int | None = None,
     customers: int | None = None,
     seed: int = 0,
     name: str | None = None,
     policy: str = "balanced",
-    load: float = 1.08,
-    profile: Profile | None = None,
+    load: float | None = None,
+    profile: Profile | str | None = None,
 ) -> pathlib.Path:
     """Generate a synthetic scenario folder at `out` and return its path.
 
     Writes scenario.yaml, agents.csv, customers.csv and tasks.csv. Same arguments and seed
     give byte-identical files. Total task effort is about `load` x active capacity
-    (1.08 by default: slightly more work than hours, so priorities matter).
+    (1.08 by default: slightly more work than hours, so priorities matter). `profile` (a
+    Profile or a name in PROFILES: crm, specialists, small-regions, one-region, uneven,
+    heavy-tail, pinned) sets the batch's shape, and regions, skills and load not given.
     Raises FileExistsError if `out` exists and is not empty.
     """
     out = pathlib.Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} exists and is not empty")
+    regions, skills, load = batch_shape(profile_named(profile), regions, skills, load)
     tables = generate_tables(
         tasks=tasks,
         agents=agents,
@@ -952,6 +1025,8 @@ def generate_scenario(
         f"Synthetic CRM batch with {tasks} tasks, {agents} agents, {n_c} customers, "
         f"{regions} regions and {skills} skills (seed {seed}, load {load:g})."
     )
+    if isinstance(profile, str) and profile != "crm":
+        description += f" Profile {profile}."
     return write_scenario(
         out,
         tables,
