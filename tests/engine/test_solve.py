@@ -8,6 +8,7 @@ for them and the benchmark belong to a sibling piece of work."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,3 +214,38 @@ def test_capacity_is_never_exceeded_by_rounding(tmp_path):
     assert load.at["A2", "hours"] <= 40
     on_a2 = rows[rows["agent_id"].eq("A2")]
     assert load.at["A2", "hours"] == pytest.approx(on_a2["effort_hours"].sum(), abs=1e-9)
+
+
+SERVICE_ONLY = dict(
+    balance="none",
+    keep_assignee_weight=0,
+    keep_owner_tasks_weight=0,
+    keep_customer_owner_weight=0,
+    overqualification_weight=0,
+    ownership_value={"A": 0, "B": 0, "C": 0},
+)
+
+
+def test_a_policy_that_gives_owning_no_value_builds_no_owner_pairs(tmp_path):
+    # owning then only takes hours: the best plan owns nothing, and the model holds no pair
+    # for it (nor does the relaxation, which stays exact on what is left)
+    folder = Path(__file__).resolve().parents[2] / "scenarios" / "demo"
+    scenario = optassign.load_scenario(folder)
+    valued = optassign.solve(scenario, time_limit=10, workers=1)
+    assert valued.summary["statistics"]["owner_pairs"] > 0
+    policy = Policy(name="service only", **SERVICE_ONLY)
+    plan = optassign.solve(scenario, policy=policy, time_limit=10, workers=1)
+    stats = plan.summary["statistics"]
+    assert stats["owner_pairs"] == 0 and stats["model_owner_pairs"] == 0
+    assert (plan.result.owner < 0).all()
+    plan.write(tmp_path / "plan")
+    assert_plan_ok(folder, tmp_path / "plan")
+    # under a move budget dropping an owner is a move: the owner pairs stay
+    kept = optassign.handover(
+        scenario, leave=["A00003"], max_moves=0, policy=policy, time_limit=10, workers=1
+    )
+    assert kept.plan.summary["statistics"]["owner_pairs"] > 0
+    free = optassign.handover(scenario, leave=["A00003"], policy=policy, time_limit=10, workers=1)
+    assert free.plan.summary["statistics"]["owner_pairs"] == 0
+    free.write(tmp_path / "handover")
+    assert_plan_ok(folder, tmp_path / "handover")

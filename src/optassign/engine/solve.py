@@ -5,12 +5,14 @@ joined only by its multi-region agents (parts.solve_regions), or the problem who
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from optassign.contract.schema import Policy
 from optassign.engine.budget import Budget, default_workers
 from optassign.engine.decompose import split
-from optassign.engine.model import primary_terms
+from optassign.engine.model import owners_have_value, primary_terms
 from optassign.engine.params import check_params
 from optassign.engine.parts import solve_parts, solve_regions
 from optassign.engine.problem import ProblemData
@@ -72,6 +74,7 @@ def solve_problem(
         decompose=decompose,
         params=check_params(params),
     )
+    data, hint, relaxation = _what_the_policy_uses(data, policy, hint, relaxation)
     if options.decompose and data.move_budget is None and relaxation is None:
         parts, n_components = split(data)
         if len(parts) > 1:
@@ -83,3 +86,24 @@ def solve_problem(
             if regional is not None:
                 return regional
     return solve_whole(data, policy, budget, options, hint=hint, relaxation=relaxation, progress=progress)
+
+
+def _what_the_policy_uses(
+    data: ProblemData,
+    policy: Policy,
+    hint: tuple[np.ndarray, np.ndarray] | None,
+    relaxation: Relaxation | None,
+) -> tuple[ProblemData, tuple[np.ndarray, np.ndarray] | None, Relaxation | None]:
+    """The problem without owner pairs when the policy gives owning no value (the best plan
+    then owns nothing, and the model, the relaxation and the searches are smaller for it);
+    as it is under a move budget, where dropping an owner is a move. A given relaxation keeps
+    its bound (one of a larger problem bounds this one) and loses its owner pairs."""
+    if owners_have_value(policy) or data.move_budget is not None or not len(data.owner_cand):
+        return data, hint, relaxation
+    data = data.replace(owner_cand=data.owner_cand.select(np.zeros(len(data.owner_cand), dtype=bool)))
+    if hint is not None:
+        hint = (hint[0], np.full(data.n_customers, -1, dtype=hint[1].dtype))
+    if relaxation is not None:
+        none = np.zeros(0)
+        relaxation = dataclasses.replace(relaxation, o=none, owner_reduced_cost=none)
+    return data, hint, relaxation

@@ -84,7 +84,9 @@ def solve_passes(
         return Passes(result, data, 1)
     second = data.replace(owner=new_owner.astype(np.int32))
     bound = None
-    if result.relaxation is not None:  # the first pass's, raised for the new owners
+    # the first pass's, raised for the new owners (when it spans the same owner pairs: a
+    # policy that gives owning no value solves without any)
+    if result.relaxation is not None and len(result.relaxation.o) == len(data.owner_cand):
         # only the keep terms read the owners in force: the other points do not change
         owner_terms = [t for t in primary_terms(policy) if t in OWNER_KEEP_TERMS]
         bound = raised(result.relaxation, data, second, policy, owner_terms)

@@ -8,11 +8,27 @@ from ortools.sat.python import cp_model
 
 from optassign.contract.schema import Policy
 from optassign.engine.model.constraints import INT_MAX, Constraints, add_linear
-from optassign.engine.model.objective import Term, build_terms, evaluate, points, primary_terms, stage_plan
+from optassign.engine.model.objective import (
+    Term,
+    build_terms,
+    evaluate,
+    owners_have_value,
+    points,
+    primary_terms,
+    stage_plan,
+)
 from optassign.engine.model.variables import Variables
 from optassign.engine.problem import UTIL_SCALE, ProblemData
 
-__all__ = ["AssignmentModel", "Term", "evaluate", "points", "primary_terms", "stage_plan"]
+__all__ = [
+    "AssignmentModel",
+    "Term",
+    "evaluate",
+    "owners_have_value",
+    "points",
+    "primary_terms",
+    "stage_plan",
+]
 
 
 class AssignmentModel:

@@ -208,6 +208,13 @@ def points(d: ProblemData, p: Policy, names: list[str], assign: np.ndarray, owne
     return float(sum(terms[n] for n in names))
 
 
+def owners_have_value(p: Policy) -> bool:
+    """Whether any term rewards giving a customer an owner: its tier's ownership value or
+    keeping the owner in force. Without one, owning only takes hours (and may cost a
+    cross-region penalty or balance), so the best plan owns nothing."""
+    return any(v > 0 for v in p.ownership_value.values()) or p.keep_customer_owner_weight > 0
+
+
 def primary_terms(p: Policy) -> list[str]:
     """The terms of the first stage: what the LP bound and pruning are about."""
     return stage_plan(p, list(TERMS))[0]
