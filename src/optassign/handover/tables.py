@@ -24,42 +24,44 @@ def _names(items: Sequence[str]) -> str:
 def handover_table(prep: Prepared, reasons: np.ndarray, result: Result, policy: Policy) -> pd.DataFrame:
     """handover.csv: one row per task or customer whose agent changes, with why it moved and why
     to this agent; the input's notes / history / special_notes carried along."""
-    d, after = prep.data, prep.after
-    tasks, customers = after.tasks, after.customers
-    ids = np.append(d.agent_ids, "")
-    assign, owner = result.assign, result.owner
+    records = _task_rows(prep, reasons, result, policy) + _customer_rows(prep, result, policy)
+    table = pd.DataFrame(records, columns=[*HANDOVER_COLUMNS, "_row"])
+    table["priority"] = table["priority"].astype("Int64")
+    table["effort_hours"] = table["effort_hours"].astype(float)
+    table["forced"] = table["forced"].astype(bool)
+    _add_context(table, prep.after.tasks, prep.after.customers)
+    table = table.sort_values(["from_agent_id", "kind", "id"], kind="stable").reset_index(drop=True)
+    return table.drop(columns="_row")
+
+
+def _voluntary(points: float) -> str:
+    return f"voluntary: the new plan gains more from it than its disruption costs ({points:g} points)"
+
+
+def _only_to(prep: Prepared, restricted: bool, frm: str) -> str:
+    """The `to:` of the leave whose work this is, when it binds the item ("" otherwise)."""
+    if restricted and frm in prep.receivers:
+        return f" (handover only to {_names(prep.receivers[frm])})"
+    return ""
+
+
+def _task_rows(prep: Prepared, reasons: np.ndarray, result: Result, policy: Policy) -> list[dict]:
+    """A record per task that had an agent in force and now has another (or none); `_row` is
+    its position in the tasks, for the context columns."""
+    d, tasks = prep.data, prep.after.tasks
     frm = tasks["assigned_to"].to_numpy(dtype=object)
-    to = ids[assign]
-    rows_t = np.flatnonzero((frm != "") & (to != frm))
+    to = np.append(d.agent_ids, "")[result.assign]
     keep_points = policy.keep_assignee_weight * np.array(
         [0.0] + [policy.disruption_by_priority[p] for p in range(1, 6)]
     )
-    owner_changed = owner != prep.free.owner  # against the owner in force, not a second pass's
-    cust_ids = np.append(d.customer_ids, "")
     records = []
-    for t in rows_t.tolist():
-        a, c = int(assign[t]), int(d.task_customer[t])
-        if prep.forced[t]:
-            why = prep.task_cause[t]
-        else:
-            pts = keep_points[d.priority[t]]
-            why = f"voluntary: the new plan gains more from it than its disruption costs ({pts:g} points)"
-        if prep.restricted[t] and frm[t] in prep.receivers:
-            why += f" (handover only to {_names(prep.receivers[frm[t]])})"
-        if a < 0:
+    for t in np.flatnonzero((frm != "") & (to != frm)).tolist():
+        why = prep.task_cause[t] if prep.forced[t] else _voluntary(keep_points[d.priority[t]])
+        why += _only_to(prep, prep.restricted[t], frm[t])
+        if result.assign[t] < 0:
             where = "not placed: " + _unplaced(prep, t, reasons[t])
         else:
-            n = int(d.task_cand.ptr[t + 1] - d.task_cand.ptr[t])
-            bits = []
-            if c >= 0 and owner[c] == a:
-                bits.append("the customer's new owner" if owner_changed[c] else "the customer's owner")
-            if to[t] in prep.hired:
-                bits.append("new hire")
-            if prep.restricted[t] and frm[t] in prep.receivers:
-                bits.append(f"best of {n} named receivers" if n > 1 else "the only named receiver who can")
-            elif not bits:
-                bits.append("the only eligible agent" if n == 1 else f"best of {n} eligible agents")
-            where = f"to {to[t]}: " + ", ".join(bits)
+            where = f"to {to[t]}: " + ", ".join(_why_agent(prep, result, t, frm[t], to[t]))
         records.append(
             {
                 "kind": "task",
@@ -75,67 +77,99 @@ def handover_table(prep: Prepared, reasons: np.ndarray, result: Result, policy: 
                 "_row": t,
             }
         )
-    if customers is not None:
-        frm_o = customers["owner_id"].to_numpy(dtype=object)
-        to_o = ids[owner]
-        for c in np.flatnonzero((frm_o != "") & (to_o != frm_o)).tolist():
-            a = int(owner[c])
-            if prep.owner_forced[c]:
-                why = prep.owner_cause[c]
-            else:
-                pts = policy.keep_customer_owner_weight * policy.disruption_by_tier["ABC"[d.tier[c]]]
-                why = f"voluntary: the new plan gains more from it than its disruption costs ({pts:g} points)"
-            if prep.owner_restricted[c] and frm_o[c] in prep.receivers:
-                why += f" (handover only to {_names(prep.receivers[frm_o[c]])})"
-            if a < 0:
-                where = "not placed: " + _unowned(prep, c)
-            else:
-                n = int(d.owner_cand.ptr[c + 1] - d.owner_cand.ptr[c])
-                bits = ["new hire"] if to_o[c] in prep.hired else []
-                if prep.owner_restricted[c] and frm_o[c] in prep.receivers:
-                    bits.append(
-                        "the only named receiver who can" if n == 1 else f"best of {n} named receivers"
-                    )
-                else:
-                    bits.append("the only eligible owner" if n == 1 else f"best of {n} eligible owners")
-                was = prep.free.owner[c]  # the owner in force
-                along = int(((d.task_customer == c) & (assign == a) & (d.current == was)).sum())
-                if along:
-                    bits.append(f"{along} of its open tasks go along")
-                where = f"to {to_o[c]}: " + ", ".join(bits)
-            records.append(
-                {
-                    "kind": "customer",
-                    "id": cust_ids[c],
-                    "customer_id": cust_ids[c],
-                    "from_agent_id": frm_o[c],
-                    "to_agent_id": to_o[c],
-                    "forced": bool(prep.owner_forced[c]),
-                    "priority": None,
-                    "effort_hours": None,
-                    "due_date": "",
-                    "reason": f"{why}; {where}",
-                    "_row": c,
-                }
-            )
-    table = pd.DataFrame(records, columns=[*HANDOVER_COLUMNS, "_row"])
-    table["priority"] = table["priority"].astype("Int64")
-    table["effort_hours"] = table["effort_hours"].astype(float)
-    table["forced"] = table["forced"].astype(bool)
+    return records
+
+
+def _why_agent(prep: Prepared, result: Result, t: int, frm: str, to: str) -> list[str]:
+    """Why task `t` goes to its new agent: it owns the customer (newly or already), is a new
+    hire, is the best of the leave's named receivers or of the agents eligible for it."""
+    d = prep.data
+    a, c = int(result.assign[t]), int(d.task_customer[t])
+    n = int(d.task_cand.ptr[t + 1] - d.task_cand.ptr[t])
+    bits = []
+    if c >= 0 and result.owner[c] == a:
+        # against the owner in force, not a second pass's
+        new = result.owner[c] != prep.free.owner[c]
+        bits.append("the customer's new owner" if new else "the customer's owner")
+    if to in prep.hired:
+        bits.append("new hire")
+    if prep.restricted[t] and frm in prep.receivers:
+        bits.append(f"best of {n} named receivers" if n > 1 else "the only named receiver who can")
+    elif not bits:
+        bits.append("the only eligible agent" if n == 1 else f"best of {n} eligible agents")
+    return bits
+
+
+def _customer_rows(prep: Prepared, result: Result, policy: Policy) -> list[dict]:
+    """A record per customer that had an owner in force and now has another (or none)."""
+    d, customers = prep.data, prep.after.customers
+    if customers is None:
+        return []
+    frm = customers["owner_id"].to_numpy(dtype=object)
+    to = np.append(d.agent_ids, "")[result.owner]
+    cust_ids = np.append(d.customer_ids, "")
+    records = []
+    for c in np.flatnonzero((frm != "") & (to != frm)).tolist():
+        if prep.owner_forced[c]:
+            why = prep.owner_cause[c]
+        else:
+            why = _voluntary(policy.keep_customer_owner_weight * policy.disruption_by_tier["ABC"[d.tier[c]]])
+        why += _only_to(prep, prep.owner_restricted[c], frm[c])
+        if result.owner[c] < 0:
+            where = "not placed: " + _unowned(prep, c)
+        else:
+            where = f"to {to[c]}: " + ", ".join(_why_owner(prep, result, c, frm[c], to[c]))
+        records.append(
+            {
+                "kind": "customer",
+                "id": cust_ids[c],
+                "customer_id": cust_ids[c],
+                "from_agent_id": frm[c],
+                "to_agent_id": to[c],
+                "forced": bool(prep.owner_forced[c]),
+                "priority": None,
+                "effort_hours": None,
+                "due_date": "",
+                "reason": f"{why}; {where}",
+                "_row": c,
+            }
+        )
+    return records
+
+
+def _why_owner(prep: Prepared, result: Result, c: int, frm: str, to: str) -> list[str]:
+    """Why customer `c` goes to its new owner: a new hire, the best of the leave's named
+    receivers or of the eligible owners; and how many of its tasks in force go along."""
+    d = prep.data
+    a = int(result.owner[c])
+    n = int(d.owner_cand.ptr[c + 1] - d.owner_cand.ptr[c])
+    bits = ["new hire"] if to in prep.hired else []
+    if prep.owner_restricted[c] and frm in prep.receivers:
+        bits.append("the only named receiver who can" if n == 1 else f"best of {n} named receivers")
+    else:
+        bits.append("the only eligible owner" if n == 1 else f"best of {n} eligible owners")
+    was = prep.free.owner[c]  # the owner in force
+    along = int(((d.task_customer == c) & (result.assign == a) & (d.current == was)).sum())
+    if along:
+        bits.append(f"{along} of its open tasks go along")
+    return bits
+
+
+def _add_context(table: pd.DataFrame, tasks: pd.DataFrame, customers: pd.DataFrame | None) -> None:
+    """The input's context columns (notes, history, special_notes) of each row's task or
+    customer, as text, "" where the input has none; added to `table` in place."""
+    is_t = table["kind"].eq("task")
     for name in CONTEXT_COLUMNS:
         in_t = name in tasks.columns
         in_c = customers is not None and name in customers.columns
         if not (in_t or in_c):
             continue
         col = pd.Series("", index=table.index, dtype=object)
-        is_t = table["kind"].eq("task")
         if in_t and is_t.any():
             col[is_t] = _text(tasks[name]).to_numpy()[table.loc[is_t, "_row"].to_numpy(dtype=int)]
         if in_c and (~is_t).any():
             col[~is_t] = _text(customers[name]).to_numpy()[table.loc[~is_t, "_row"].to_numpy(dtype=int)]
         table[name] = col
-    table = table.sort_values(["from_agent_id", "kind", "id"], kind="stable").reset_index(drop=True)
-    return table.drop(columns="_row")
 
 
 def _text(s: pd.Series) -> pd.Series:
