@@ -54,76 +54,16 @@ def prepare(
     the pinned hours) is broken like a leaver's, and a warning says so: the contract's hard
     rules cannot all hold for it, and the manual decision behind it needs a look."""
     free = build_problem(after.replace(tasks=after.tasks.assign(pinned=False)), policy)
-    d = free
-    T, C = d.n_tasks, d.n_customers
-    tc, oc = d.task_cand, d.owner_cand
-    cur, own = d.current, d.owner
-    ids = d.agent_ids
-    legal = np.bincount(tc.row[tc.chosen(cur)], minlength=T) > 0
-    legal_o = np.bincount(oc.row[oc.chosen(own)], minlength=C) > 0
-    was_active = dict(zip(before.agents["agent_id"], before.agents["active"].astype(bool), strict=True))
-    task_cause = np.full(T, "", dtype=object)
-    owner_cause = np.full(C, "", dtype=object)
-
-    def why_illegal(row_skill: np.ndarray, region: int, a: int) -> str:
-        name = ids[a]
-        if not d.active[a]:
-            return f"{name} leaves" if was_active.get(name, True) else f"{name} is inactive"
-        if d.region_hard and region >= 0 and not d.agent_region[a, region]:
-            return f"{name} does not cover region {d.region_names[region]}"
-        short = [f"{d.skill_names[s]}>={row_skill[s]}" for s in np.flatnonzero(row_skill > d.agent_skill[a])]
-        if short:
-            return f"{name} lacks {' and '.join(short)}"
-        return f"{name} may not hold it"
-
-    for t in np.flatnonzero((cur >= 0) & ~legal).tolist():
-        task_cause[t] = why_illegal(d.task_skill[t], int(d.task_region[t]), int(cur[t]))
-    for c in np.flatnonzero((own >= 0) & ~legal_o).tolist():
-        owner_cause[c] = why_illegal(d.customer_skill[c], int(d.customer_region[c]), int(own[c]))
-
-    pinned_raw = after.tasks["pinned"].to_numpy(dtype=bool) & (cur >= 0)
-    kept = (cur >= 0) & legal
-    kept_o = (own >= 0) & legal_o
-    _force_overloads(before, after, d, policy, kept, kept_o, pinned_raw, task_cause, owner_cause)
-    forced = task_cause != ""
-    owner_forced = owner_cause != ""
-    pin_broken = pinned_raw & forced
-    pinned = pinned_raw & ~forced
-    task_ids = after.tasks["task_id"].to_numpy(dtype=object)
-    for t in np.flatnonzero(pin_broken).tolist():
-        if d.active[cur[t]]:
-            warnings.append(
-                f"{task_ids[t]} is pinned to {ids[cur[t]]}, who is still active but may not keep it "
-                f"after the changes ({task_cause[t]}): the pin is broken and the task re-planned"
-            )
-        task_cause[t] = f"pin broken: {task_cause[t]}"
-
-    # Candidates: a kept pin only with its agent; a leaver's work only to its `to:` agents.
-    receivers: dict[str, list[str]] = {}
-    for e in events:
-        if isinstance(e, Leave):
-            targets = [a for a in e.to or [] if a != e.leave]  # naming oneself was warned about
-            if targets:
-                receivers[e.leave] = targets
-            else:
-                receivers.pop(e.leave, None)
-    agent_pos = pd.Index(ids)
-    keep = ~pinned[tc.row] | (tc.agent == cur[tc.row])
-    keep_o = np.ones(len(oc), dtype=bool)
-    restricted = np.zeros(T, dtype=bool)
-    owner_restricted = np.zeros(C, dtype=bool)
-    for leaver, targets in sorted(receivers.items()):
-        li = agent_pos.get_loc(leaver)
-        allowed = agent_pos.get_indexer(targets)
-        rows = cur == li
-        restricted |= rows
-        keep &= ~rows[tc.row] | np.isin(tc.agent, allowed)
-        rows_o = own == li
-        owner_restricted |= rows_o
-        keep_o &= ~rows_o[oc.row] | np.isin(oc.agent, allowed)
-    data = d.replace(
-        task_cand=tc.select(keep),
-        owner_cand=oc.select(keep_o),
+    legal, legal_o, task_cause, owner_cause = _legality(before, free)
+    kept, kept_o, pinned, pin_broken = _forced(
+        before, after, free, policy, legal, legal_o, task_cause, owner_cause, warnings
+    )
+    forced, owner_forced = task_cause != "", owner_cause != ""
+    receivers = _receivers(events)
+    keep, keep_o, restricted, owner_restricted = _restricted_candidates(free, pinned, receivers)
+    data = free.replace(
+        task_cand=free.task_cand.select(keep),
+        owner_cand=free.owner_cand.select(keep_o),
         pinned=pinned,
         pin_broken=pin_broken,
         forced=forced,
@@ -147,9 +87,120 @@ def prepare(
         receivers,
         hired,
         pin_broken,
-        _kinds(forced, pin_broken, cur, d.active, legal),
-        _kinds(owner_forced, np.zeros(C, dtype=bool), own, d.active, legal_o),
+        _kinds(forced, pin_broken, free.current, free.active, legal),
+        _kinds(owner_forced, np.zeros(free.n_customers, dtype=bool), free.owner, free.active, legal_o),
     )
+
+
+def _legality(before: Scenario, d: ProblemData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Whether each task's agent and each customer's owner in force may still legally hold it
+    after the events (it is among the candidates `d` allows), and for each that may not, why:
+    its agent leaves, no longer covers its region or lacks a skill. Returns legal (bool[T]),
+    legal_o (bool[C]) and the causes (object[T], object[C], "" where legal or unassigned)."""
+    T, C = d.n_tasks, d.n_customers
+    tc, oc = d.task_cand, d.owner_cand
+    cur, own = d.current, d.owner
+    legal = np.bincount(tc.row[tc.chosen(cur)], minlength=T) > 0
+    legal_o = np.bincount(oc.row[oc.chosen(own)], minlength=C) > 0
+    was_active = dict(zip(before.agents["agent_id"], before.agents["active"].astype(bool), strict=True))
+    task_cause = np.full(T, "", dtype=object)
+    owner_cause = np.full(C, "", dtype=object)
+    for t in np.flatnonzero((cur >= 0) & ~legal).tolist():
+        task_cause[t] = _why_illegal(d, was_active, d.task_skill[t], int(d.task_region[t]), int(cur[t]))
+    for c in np.flatnonzero((own >= 0) & ~legal_o).tolist():
+        owner_cause[c] = _why_illegal(
+            d, was_active, d.customer_skill[c], int(d.customer_region[c]), int(own[c])
+        )
+    return legal, legal_o, task_cause, owner_cause
+
+
+def _why_illegal(
+    d: ProblemData, was_active: dict[str, bool], row_skill: np.ndarray, region: int, a: int
+) -> str:
+    """Why agent `a` may not hold a row needing `row_skill` in `region`, the first reason that
+    applies: it leaves (or was inactive already), its regions, its skills."""
+    name = d.agent_ids[a]
+    if not d.active[a]:
+        return f"{name} leaves" if was_active.get(name, True) else f"{name} is inactive"
+    if d.region_hard and region >= 0 and not d.agent_region[a, region]:
+        return f"{name} does not cover region {d.region_names[region]}"
+    short = [f"{d.skill_names[s]}>={row_skill[s]}" for s in np.flatnonzero(row_skill > d.agent_skill[a])]
+    if short:
+        return f"{name} lacks {' and '.join(short)}"
+    return f"{name} may not hold it"
+
+
+def _forced(
+    before: Scenario,
+    after: Scenario,
+    d: ProblemData,
+    policy: Policy,
+    legal: np.ndarray,
+    legal_o: np.ndarray,
+    task_cause: np.ndarray,
+    owner_cause: np.ndarray,
+    warnings: list[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What must move besides the illegal rows: the lowest-value work of agents over their
+    limits (`_force_overloads`), and pins whose task must move, which break; a warning for each
+    pin broken while its agent is still active. Fills `task_cause` and `owner_cause` in place
+    and returns what the plan in force legally keeps (kept, kept_o), the pins that hold and the
+    pins broken."""
+    cur = d.current
+    pinned = after.tasks["pinned"].to_numpy(dtype=bool) & (cur >= 0)
+    kept = (cur >= 0) & legal
+    kept_o = (d.owner >= 0) & legal_o
+    _force_overloads(before, after, d, policy, kept, kept_o, pinned, task_cause, owner_cause)
+    forced = task_cause != ""
+    pin_broken = pinned & forced
+    task_ids = after.tasks["task_id"].to_numpy(dtype=object)
+    for t in np.flatnonzero(pin_broken).tolist():
+        if d.active[cur[t]]:
+            warnings.append(
+                f"{task_ids[t]} is pinned to {d.agent_ids[cur[t]]}, who is still active but may not keep it "
+                f"after the changes ({task_cause[t]}): the pin is broken and the task re-planned"
+            )
+        task_cause[t] = f"pin broken: {task_cause[t]}"
+    return kept, kept_o, pinned & ~forced, pin_broken
+
+
+def _receivers(events: list[Event]) -> dict[str, list[str]]:
+    """leaver -> the agents its work may go to, from the leaves' `to:`; a later leave of the
+    same agent replaces an earlier one, and one without `to:` lifts it."""
+    receivers: dict[str, list[str]] = {}
+    for e in events:
+        if isinstance(e, Leave):
+            targets = [a for a in e.to or [] if a != e.leave]  # naming oneself was warned about
+            if targets:
+                receivers[e.leave] = targets
+            else:
+                receivers.pop(e.leave, None)
+    return receivers
+
+
+def _restricted_candidates(
+    d: ProblemData, pinned: np.ndarray, receivers: dict[str, list[str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Candidates: a kept pin only with its agent; a leaver's work only to its `to:` agents.
+    Returns which task and owner candidates of `d` stay (bool over each candidate list), and
+    which tasks and customers the `to:` of a leave restricts (bool[T], bool[C])."""
+    tc, oc = d.task_cand, d.owner_cand
+    cur, own = d.current, d.owner
+    agent_pos = pd.Index(d.agent_ids)
+    keep = ~pinned[tc.row] | (tc.agent == cur[tc.row])
+    keep_o = np.ones(len(oc), dtype=bool)
+    restricted = np.zeros(d.n_tasks, dtype=bool)
+    owner_restricted = np.zeros(d.n_customers, dtype=bool)
+    for leaver, targets in sorted(receivers.items()):
+        li = agent_pos.get_loc(leaver)
+        allowed = agent_pos.get_indexer(targets)
+        rows = cur == li
+        restricted |= rows
+        keep &= ~rows[tc.row] | np.isin(tc.agent, allowed)
+        rows_o = own == li
+        owner_restricted |= rows_o
+        keep_o &= ~rows_o[oc.row] | np.isin(oc.agent, allowed)
+    return keep, keep_o, restricted, owner_restricted
 
 
 def _kinds(
