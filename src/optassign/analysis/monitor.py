@@ -52,6 +52,34 @@ class Status:
     def agent_tasks(self, agent_id: str) -> pd.DataFrame:
         return self.tasks[self.tasks["agent_id"].eq(agent_id)]
 
+    @property
+    def busy_agents(self) -> pd.DataFrame:
+        """The agents with anything due soon, overdue or at risk, in the order of `agents` (those
+        needing attention first); the others have nothing to look at."""
+        return self.agents[self.agents[["due_soon", "overdue", "at_risk"]].sum(axis=1) > 0]
+
+    @property
+    def quiet_agents(self) -> int:
+        """How many agents have nothing due soon, overdue or at risk."""
+        return len(self.agents) - len(self.busy_agents)
+
+    @property
+    def attention(self) -> pd.DataFrame:
+        """The tasks that need action now, overdue or at risk, in the order of `tasks` (by due
+        date, then priority); due soon alone is on track."""
+        return self.tasks[self.tasks["overdue"] | self.tasks["at_risk"]]
+
+    def attention_rows(self, limit: int) -> tuple[pd.DataFrame, int]:
+        """The first `limit` tasks of `attention`, and how many more there are."""
+        attention = self.attention
+        return attention.head(limit), max(len(attention) - limit, 0)
+
+    @property
+    def unassigned_soon(self) -> pd.DataFrame:
+        """The unassigned tasks that are overdue or due within the horizon: nobody will do them."""
+        tasks = self.tasks
+        return tasks[tasks["agent_id"].eq("") & (tasks["due_soon"] | tasks["overdue"])]
+
 
 def parse_date(value: date | str | None) -> date:
     """A date from a `date`, an ISO text (YYYY-MM-DD), or None (today); ValueError otherwise."""

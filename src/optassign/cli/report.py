@@ -11,7 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from optassign.analysis.monitor import parse_date, write_reminders
+from optassign.analysis.monitor import Status, parse_date, write_reminders
 from optassign.analysis.monitor import status as monitor_status
 from optassign.cli.common import EXIT_INPUT, ScenarioArg, console, err, fail_input
 from optassign.contract.schema import ScenarioError
@@ -70,16 +70,34 @@ def status(
     except ValueError as exc:
         _fail(str(exc))
 
-    table = Table(title=f"status on {st.today.isoformat()} ({st.today:%A}), due within {days} days")
+    _render_agents(st)
+    _render_attention(st)
+    console.print(
+        "[dim]at risk = more work due by its date than the agent's hours until then "
+        "(capacity_hours / 5 per working day, Mon-Fri, today included)[/]"
+    )
+    if outbox is not None:
+        files = write_reminders(st, outbox)
+        console.print(
+            f"{len(files)} reminder{'s' if len(files) != 1 else ''} written to [bold]{escape(str(outbox))}[/]"
+        )
+
+
+def _render_agents(st: Status) -> None:
+    """The agents needing attention, one row each; on a narrow terminal without names, as the
+    ids and numbers matter more. The agents with nothing to look at are only counted."""
+    table = Table(
+        title=f"status on {st.today.isoformat()} ({st.today:%A}), due within {st.horizon_days} days"
+    )
     table.box, table.show_edge = box.SIMPLE_HEAD, False  # fits 80 columns
     table.add_column("agent", no_wrap=True, min_width=int(st.agents["agent_id"].str.len().max() or 5))
-    names = console.width >= 96  # on a narrow terminal the ids and numbers matter more
+    names = console.width >= 96
     if names:
         table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=16)
-    for col in ("tasks", "hours", "h/day", f"due≤{days}d", "overdue", "at risk"):
+    for col in ("tasks", "hours", "h/day", f"due≤{st.horizon_days}d", "overdue", "at risk"):
         table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
     table.add_column("next due", no_wrap=True, min_width=10)
-    busy = st.agents[(st.agents[["due_soon", "overdue", "at_risk"]].sum(axis=1) > 0)]
+    busy = st.busy_agents
     for r in busy.itertuples(index=False):
         table.add_row(
             escape(r.agent_id) + ("" if r.active else "*"),
@@ -95,11 +113,15 @@ def status(
     console.print(table)
     if not busy["active"].all():
         console.print("[dim]* inactive: receives nothing, so all of its dated work is at risk[/]")
-    quiet = len(st.agents) - len(busy)
+    quiet = st.quiet_agents
     if quiet:
         console.print(f"{quiet} other agent{'s' if quiet != 1 else ''}: nothing due, overdue or at risk")
 
-    attention = st.tasks[st.tasks["overdue"] | st.tasks["at_risk"]]
+
+def _render_attention(st: Status) -> None:
+    """The overdue and at-risk tasks, at most MAX_TASK_ROWS of them, and a count of the
+    unassigned tasks that are overdue or due soon."""
+    attention = st.attention
     if len(attention):
         t = Table(title="overdue and at-risk tasks, by due date", box=box.SIMPLE_HEAD, show_edge=False)
         widths = {"task": int(attention["task_id"].str.len().max()), "agent": 10, "due": 10, "state": 7}
@@ -110,7 +132,8 @@ def status(
                 no_wrap=True,
                 min_width=widths.get(col, len(col)),
             )
-        for r in attention.head(MAX_TASK_ROWS).itertuples(index=False):
+        shown, more = st.attention_rows(MAX_TASK_ROWS)
+        for r in shown.itertuples(index=False):
             state = "overdue" if r.overdue else "at risk"
             hours = "" if r.agent_id == "" or r.overdue else f"{r.hours_due_by:g} / {r.hours_available_by:g}"
             t.add_row(
@@ -123,17 +146,10 @@ def status(
                 hours,
             )
         console.print(t)
-        if len(attention) > MAX_TASK_ROWS:
-            console.print(f"… and {len(attention) - MAX_TASK_ROWS} more")
-    open_soon = st.tasks[st.tasks["agent_id"].eq("") & (st.tasks["due_soon"] | st.tasks["overdue"])]
+        if more:
+            console.print(f"… and {more} more")
+    open_soon = st.unassigned_soon
     if len(open_soon):
-        console.print(f"[yellow]{len(open_soon)} unassigned tasks are overdue or due within {days} days[/]")
-    console.print(
-        "[dim]at risk = more work due by its date than the agent's hours until then "
-        "(capacity_hours / 5 per working day, Mon-Fri, today included)[/]"
-    )
-    if outbox is not None:
-        files = write_reminders(st, outbox)
         console.print(
-            f"{len(files)} reminder{'s' if len(files) != 1 else ''} written to [bold]{escape(str(outbox))}[/]"
+            f"[yellow]{len(open_soon)} unassigned tasks are overdue or due within {st.horizon_days} days[/]"
         )
