@@ -17,7 +17,9 @@ from optassign.bench.gap import (
     GapInstance,
     gap_data_dir,
     gap_problem,
+    instance_group,
     instance_name,
+    instance_paths,
     plan_cost,
     plan_problems,
     read_best_known,
@@ -103,6 +105,20 @@ def test_names_and_best_known_follow_the_data_folder():
     assert best["cattrysse1994/gap1-0"].optimum == 261
     assert best["chu1997/d20200"].optimum is None and best["chu1997/d20200"].value == 12244
     assert len([k for k in best if k.startswith("cattrysse1994/")]) == 60
+
+
+def test_the_tightest_shapes_are_a_set_of_their_own():
+    # yagiura2004: types C, D and E (E: weights and costs negatively correlated, capacity near
+    # its lower limit), every file readable and with its best known value, grouped by type
+    paths = instance_paths("yagiura2004")
+    best = read_best_known()
+    names = [instance_name(p) for p in paths]
+    assert len(paths) == 28 and all(n in best for n in names)
+    assert {instance_group(n) for n in names} == {"yagiura2004/C", "yagiura2004/D", "yagiura2004/E"}
+    inst = read_gap(DATA / "yagiura2004" / "e05100")
+    assert (inst.n_agents, inst.n_items) == (5, 100)
+    r = solve_gap(inst, time_limit=3, workers=1)
+    assert r.feasible and r.value >= best["yagiura2004/e05100"].value
 
 
 # --------------------------------------------------------------------------- adapter

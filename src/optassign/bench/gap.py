@@ -28,7 +28,7 @@ from optassign.engine.solve import solve_problem
 GAP_DATA_ENV = "OPTASSIGN_GAP_DATA"
 DEFAULT_GAP_DATA = Path("/work/shared/data/gap")
 BEST_KNOWN_FILE = "best_known.csv"
-SETS = ("cattrysse1994", "chu1997")
+SETS = ("cattrysse1994", "chu1997", "yagiura2004")
 # Columns of a benchmark results file: the first seven always, in this order.
 RESULT_COLUMNS = ["instance", "agents", "items", "value", "bound", "status", "seconds"]
 EXTRA_COLUMNS = ["best_known", "gap_to_best_known"]
@@ -148,7 +148,7 @@ def instance_name(path: str | Path, root: str | Path | None = None) -> str:
 
 
 def instance_paths(which: str = "all", root: str | Path | None = None) -> list[Path]:
-    """The instance files of a set (`cattrysse1994`, `chu1997` or `all`), in a natural order
+    """The instance files of a set (`cattrysse1994`, `chu1997`, `yagiura2004` or `all`), in a natural order
     (gap2-0 before gap10-0)."""
     root = Path(root if root is not None else gap_data_dir())
     sets = SETS if which == "all" else (which,)
@@ -424,10 +424,11 @@ def write_results(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def instance_group(name: str) -> str:
-    """The summary group of an instance: its set, and for chu1997 its type (`chu1997/D`)."""
+    """The summary group of an instance: its set, and for chu1997 and yagiura2004 its type
+    (`chu1997/D`, `yagiura2004/E`)."""
     head, _, tail = name.partition("/")
-    if head == "chu1997" and tail:
-        return f"chu1997/{tail[0].upper()}"
+    if head in ("chu1997", "yagiura2004") and tail:
+        return f"{head}/{tail[0].upper()}"
     return head if tail else "other"
 
 
