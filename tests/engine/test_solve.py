@@ -216,16 +216,6 @@ def test_capacity_is_never_exceeded_by_rounding(tmp_path):
     assert load.at["A2", "hours"] == pytest.approx(on_a2["effort_hours"].sum(), abs=1e-9)
 
 
-SERVICE_ONLY = dict(
-    balance="none",
-    keep_assignee_weight=0,
-    keep_owner_tasks_weight=0,
-    keep_customer_owner_weight=0,
-    overqualification_weight=0,
-    ownership_value={"A": 0, "B": 0, "C": 0},
-)
-
-
 def test_a_policy_that_gives_owning_no_value_builds_no_owner_pairs(tmp_path):
     # owning then only takes hours: the best plan owns nothing, and the model holds no pair
     # for it (nor does the relaxation, which stays exact on what is left)
@@ -233,7 +223,7 @@ def test_a_policy_that_gives_owning_no_value_builds_no_owner_pairs(tmp_path):
     scenario = optassign.load_scenario(folder)
     valued = optassign.solve(scenario, time_limit=10, workers=1)
     assert valued.summary["statistics"]["owner_pairs"] > 0
-    policy = Policy(name="service only", **SERVICE_ONLY)
+    policy = zero_policy(priority_value=PRIORITY)  # service only
     plan = optassign.solve(scenario, policy=policy, time_limit=10, workers=1)
     stats = plan.summary["statistics"]
     assert stats["owner_pairs"] == 0 and stats["model_owner_pairs"] == 0

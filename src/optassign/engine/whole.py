@@ -94,6 +94,7 @@ class _Solve:
     stats: Statistics
     report: ProgressFn
     primary: list[str]
+    watched: bool  # whether anyone watches: CP-SAT then reports each better plan
 
     def value(self, assign: np.ndarray, owner: np.ndarray, names: list[str] | None = None) -> float:
         return points(self.data, self.policy, self.primary if names is None else names, assign, owner)
@@ -120,7 +121,9 @@ def solve_whole(
     """The best plan found within `budget`, without splitting the problem. `relaxation`, when
     given, bounds this problem over the same candidate pairs and replaces the bound step."""
     stats = Statistics(task_pairs=len(data.task_cand), owner_pairs=len(data.owner_cand))
-    s = _Solve(data, policy, budget, options, stats, progress or silent, primary_terms(policy))
+    s = _Solve(
+        data, policy, budget, options, stats, progress or silent, primary_terms(policy), progress is not None
+    )
     relaxation = _bound(s, relaxation, warm=hint is not None)
     lag, lag_bound = _knapsack_start(s) if hint is None else (None, np.inf)
     work = _prune(s, relaxation, hint if hint is not None else lag)
@@ -129,9 +132,9 @@ def solve_whole(
     if len(work.task_cand) + len(work.owner_cand) > LNS_ABOVE:
         status, stages, plan = _search_lns(s, work, start, relaxation, reserve)
     else:
-        status, stages, plan = _search_cpsat(s, work, start, relaxation, lag_bound, reserve, progress)
+        status, stages, plan = _search_cpsat(s, work, start, relaxation, lag_bound, reserve)
     status, stages, plan = _polish(s, work, status, stages, plan, chain_seconds)
-    return _assemble(s, status, stages, plan, relaxation)
+    return result_of(data, policy, status, stages, plan, budget, options, stats, relaxation)
 
 
 def _bound(s: _Solve, given: Relaxation | None, warm: bool) -> Relaxation | None:
@@ -344,7 +347,6 @@ def _search_cpsat(
     lp: Relaxation | None,
     lag_bound: float,
     reserve: float,
-    progress: ProgressFn | None,
 ) -> tuple[SolveStatus, list[StageResult], Plan]:
     """CP-SAT on the (pruned) model from the start, stage by stage; the first stage's bound
     the tightest of those valid for the whole problem."""
@@ -361,7 +363,7 @@ def _search_cpsat(
     )
     stages, values = solve_stages(
         model, s.policy, values, s.budget, s.options.cpsat, s.stats,
-        reserve=reserve, hint_feasible=start_ok, report=s.report if progress is not None else None,
+        reserve=reserve, hint_feasible=start_ok, report=s.report if s.watched else None,
     )  # fmt: skip
     if not stages:  # nothing to decide: no pairs and no weights
         stages.append(StageResult([], SolveStatus.OPTIMAL, 0.0, 0.0, 0.0))
@@ -447,12 +449,6 @@ def _chains(s: _Solve, plan: Plan, budget: Budget) -> tuple[Plan, bool]:
 def _rescored(s: _Solve, stages: list[StageResult], plan: Plan, status: SolveStatus) -> list[StageResult]:
     """The stages' objectives recomputed for a plan changed after the search."""
     return [dataclasses.replace(r, objective=s.value(*plan, r.terms), status=status) for r in stages]
-
-
-def _assemble(
-    s: _Solve, status: SolveStatus, stages: list[StageResult], plan: Plan, lp: Relaxation | None
-) -> Result:
-    return result_of(s.data, s.policy, status, stages, plan, s.budget, s.options, s.stats, lp)
 
 
 def result_of(

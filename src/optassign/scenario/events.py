@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, Self, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,8 +29,19 @@ from optassign.contract.schema import (
     Transfer,
 )
 
-if TYPE_CHECKING:  # events change a Scenario; scenario.py reads events when it loads one
-    from optassign.scenario.scenario import Scenario
+
+class Staffed(Protocol):
+    """What applying events needs of a scenario (scenario.Scenario is one): its agents, the
+    name of its agents file (`config.agents`) and a copy with agents replaced. Said as a
+    protocol so that this module, which scenario.py reads events with, needs nothing of it."""
+
+    agents: pd.DataFrame
+    config: Any
+
+    def replace(self, **changes: Any) -> Self: ...
+
+
+S = TypeVar("S", bound=Staffed)
 
 EVENT_KINDS = {"leave": Leave, "hire": Hire, "capacity": Capacity, "transfer": Transfer, "skills": Skills}
 
@@ -76,13 +87,13 @@ def read_events(path: Path, problems: list[InputProblem], label: str = "events.y
 
 # --------------------------------------------------------------------------- staffing changes
 def apply_events(
-    scenario: Scenario,
+    scenario: S,
     events: Events | list,
     *,
     label: str = "events.yaml",
     lines: dict[tuple[str, ...], int] | None = None,
     warnings: list[str] | None = None,
-) -> Scenario:
+) -> S:
     """The scenario after the staffing changes of events.yaml (contract section 4), applied in
     order to the agents: leave (inactive), hire (a new agents.csv row, validated like one),
     capacity, transfer (regions) and skills.
