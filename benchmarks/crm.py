@@ -53,7 +53,8 @@ PROFILES = {
 def run_cli(
     scenario: Path, out: Path, time_limit: float, workers: int, extra: tuple[str, ...] = ()
 ) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GB) of one `optassign solve` in its own process."""
+    """Wall seconds and peak RSS (GB) of one `optassign solve` in its own process (the peak
+    as last read, at most 0.1 s before it ended)."""
     cmd = [
         sys.executable,
         "-m",
@@ -71,12 +72,30 @@ def run_cli(
     ]
     t0 = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)  # this run's own peak, not the largest so far
+    peak_kb = 0
+    while True:
+        # The child's own high-water mark (VmHWM, reset at exec), read every 0.1 s: rusage's
+        # ru_maxrss of a child also counts the memory of this process when it forked it.
+        peak_kb = max(peak_kb, _high_water_kb(child.pid))
+        pid, status = os.waitpid(child.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.1)
     wall = time.perf_counter() - t0
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise subprocess.CalledProcessError(child.returncode, cmd)
-    return wall, usage.ru_maxrss / 1024 / 1024
+    return wall, peak_kb / 1024 / 1024
+
+
+def _high_water_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def priority_sum(plan_dir: Path) -> int:

@@ -39,24 +39,51 @@ def _random_problem(seed: int):
     return problem(agents, tasks, customers, policy=ALL_TERMS), ALL_TERMS
 
 
-def test_restricted_lp_is_at_least_the_plan_it_includes():
-    """relax_large with a plan among its columns: the restricted LP's solution scores at least
-    that plan on the pair terms, and the bound (the dual's) stays above both."""
-    from optassign.engine.relax import pair_coefficients, relax_large
+def test_column_generation_reaches_the_whole_lp(monkeypatch):
+    """Started from each row's best pair by the dual and a greedy plan's pairs, pricing ends at
+    the LP over every pair: the same optimum, a bound validated by the dual function at the
+    LP's duals (never below the LP's own value), and values at least as good as the plan."""
+    from optassign.engine import relax as rx
     from optassign.engine.search.greedy import greedy_plan
     from optassign.engine.solve import primary_terms
 
     for seed in range(3):
         d, policy = _random_problem(seed)
         names = primary_terms(policy)
+        whole = rx.relax(d, policy, names)
+        assert whole.status == "optimal" and whole.rounds == 1
         plan = greedy_plan(d)
-        lp = relax_large(d, policy, names, time_limit=10, k=1, include=plan)
-        cx, co = pair_coefficients(d, policy, names)
+        with monkeypatch.context() as m:
+            m.setattr(rx, "FULL_LP_PAIRS", 0)
+            m.setattr(rx, "SEED_K", 1)
+            m.setattr(rx, "PRICE_K", 1)
+            lp = rx.relax(d, policy, names, time_limit=10, include=plan)
+        cx, co = rx.pair_coefficients(d, policy, names)
         plan_value = cx[d.task_cand.chosen(plan[0])].sum() + co[d.owner_cand.chosen(plan[1])].sum()
         lp_value = cx @ lp.x + co @ lp.o
-        assert lp.status == "optimal"
+        assert lp.status == "optimal" and lp.rounds > 1
+        assert lp.columns < len(d.task_cand) + len(d.owner_cand)
         assert lp_value >= plan_value - 1e-6
         assert lp.bound >= lp_value - 1e-6
+        assert abs(lp.bound - whole.bound) <= 1e-6 * max(1.0, abs(whole.bound))
+        assert abs(lp_value - whole.bound) <= 1e-6 * max(1.0, abs(whole.bound))
+
+
+def test_the_bound_is_valid_at_every_round(monkeypatch):
+    """Stopped after its first round, pricing still gives a bound at least the whole LP's."""
+    from optassign.engine import relax as rx
+    from optassign.engine.solve import primary_terms
+
+    for seed in range(3):
+        d, policy = _random_problem(seed)
+        names = primary_terms(policy)
+        whole = rx.relax(d, policy, names)
+        with monkeypatch.context() as m:
+            m.setattr(rx, "FULL_LP_PAIRS", 0)
+            m.setattr(rx, "SEED_K", 1)
+            lp = rx.relax(d, policy, names, time_limit=0.0)
+        assert lp.rounds == 1 and lp.status in ("priced", "optimal")
+        assert lp.bound >= whole.bound - 1e-6
 
 
 def test_raised_relaxation_bounds_the_changed_problem():

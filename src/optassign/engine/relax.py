@@ -1,16 +1,21 @@
-"""LP relaxation of the assignment model, solved with HiGHS through scipy: a valid upper bound
-on the primary objective, fractional values for rounding, and reduced costs that rank every
-candidate pair for pruning. Large instances are priced in rounds (column generation)."""
+"""LP relaxation of the assignment model: a validated upper bound on the primary objective,
+fractional values for rounding, and reduced costs that rank every candidate pair for pruning.
+
+The LP is solved by column generation with HiGHS (highspy, re-solved warm as pairs are priced
+in); its bound is the Lagrangian dual function at the LP's duals, valid whatever the pricing
+reached. The Lagrangian dual alone (`lagrangian`) seeds the columns of large batches and bounds
+a warm start."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 import time
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from optassign import interrupt
 from optassign.contract.schema import Policy
@@ -18,16 +23,13 @@ from optassign.engine.model.objective import TERM_FUNCTIONS
 from optassign.engine.model.variables import Variables
 from optassign.engine.problem import POINT_SCALE, ProblemData
 
-# Pairs one whole simplex takes; beyond this the Lagrangian dual and a restricted LP do (relax_large).
-FULL_LP_PAIRS = 100_000
-
 
 @dataclass(frozen=True)
 class Relaxation:
     """The LP optimum over all candidate pairs (points), with per-pair values and reduced costs.
 
-    `bound` is valid for the whole candidate set: the whole LP's optimum, or a Lagrangian
-    dual value (any multipliers give an upper bound)."""
+    `bound` is valid for the whole candidate set: a Lagrangian dual value (any multipliers give
+    an upper bound), the LP optimum once pricing converged (status "optimal")."""
 
     bound: float
     x: np.ndarray
@@ -81,44 +83,216 @@ def raised(
     )
 
 
-def relax(data: ProblemData, policy: Policy, names: list[str], *, time_limit: float = 60.0) -> Relaxation:
-    """Solve the LP relaxation of the named terms over all candidate pairs with HiGHS, whole.
+# Pairs the restricted LP starts with when the batch has up to this many: all of them.
+FULL_LP_PAIRS = 100_000
+# Above FULL_LP_PAIRS: each row's best pairs (by the Lagrangian dual's reduced costs) that seed
+# the restricted LP, the share of its time that dual gets, and each row's best pairs with a
+# positive reduced cost that a round of pricing adds.
+SEED_K = 3
+SEED_SHARE = 0.3
+PRICE_K = 3
+# Reduced cost (points) a pair needs to enter the restricted LP.
+PRICE_TOL = 1e-6
 
-    For instances up to FULL_LP_PAIRS pairs; larger ones go to `relax_large`. Reduced costs
-    come from the row duals: r = points - task dual - capacity dual x hours - cap duals."""
+
+def relax(
+    data: ProblemData,
+    policy: Policy,
+    names: list[str],
+    *,
+    time_limit: float = 60.0,
+    include: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Relaxation:
+    """The LP relaxation of the named terms over every candidate pair, by column generation.
+
+    HiGHS solves the LP over the pairs in play and re-solves it warm each round after pricing
+    adds the pairs whose reduced cost is positive. Up to FULL_LP_PAIRS pairs every pair is in
+    play from the start; above, each row's SEED_K best pairs by the Lagrangian dual's reduced
+    costs, the pairs in force, the pairs of the plan `include` (agent per task, owner per
+    customer) and every pair of a must-assign task.
+
+    The bound is validated, not estimated: the Lagrangian dual function at each round's hours
+    and slot duals is an upper bound for every pair, priced or not, and the least of them (and
+    of the seeding dual's) is kept. Once no pair prices out it equals the LP optimum (status
+    "optimal"); when the time runs out first it is still valid ("priced"). Values come from the
+    restricted LP; reduced costs from the last round's duals, r = points - task dual - hours
+    dual x hours - slot dual, for every pair."""
     started = time.perf_counter()
-    d, tc, oc = data, data.task_cand, data.owner_cand
-    cx, co = pair_coefficients(d, policy, names)
-    everything_x, everything_o = np.ones(len(tc), bool), np.ones(len(oc), bool)
-    sol = _solve_restricted(d, cx, co, everything_x, everything_o, max(1.0, time_limit))
-    if sol is None:
+    deadline = started + time_limit
+    tc, oc = data.task_cand, data.owner_cand
+    t_row, o_row = tc.row, oc.row
+    cx, co = pair_coefficients(data, policy, names)
+    dual = _Dual(data, cx, co)
+    bound = np.inf
+    seed: Relaxation | None = None
+    if len(tc) + len(oc) <= FULL_LP_PAIRS:
+        act_x, act_o = np.ones(len(tc), bool), np.ones(len(oc), bool)
+    else:
+        seed = lagrangian(data, policy, names, time_limit=SEED_SHARE * time_limit)
+        bound = seed.bound
+        act_x = top_per_row(t_row, seed.reduced_cost, np.arange(len(tc)), SEED_K, len(tc))
+        act_o = top_per_row(o_row, seed.owner_reduced_cost, np.arange(len(oc)), SEED_K, len(oc))
+        act_x |= tc.chosen(data.current)
+        act_o |= oc.chosen(data.owner)
+        if data.must_assign is not None:
+            act_x |= data.must_assign[t_row]
+        if include is not None:
+            act_x |= tc.chosen(include[0])
+            act_o |= oc.chosen(include[1])
+    lp = _RestrictedLp(data, cx, co)
+    lp.add(act_x, act_o)
+    rounds, converged, priced = 0, False, None
+    while True:
+        rounds += 1
+        if not lp.solve(max(0.5, deadline - time.perf_counter())):
+            if lp.infeasible and not lp.complete:
+                # the pairs in play cannot hold every must-assign task: the LP needs them all
+                lp.add(np.ones(len(tc), bool), np.ones(len(oc), bool))
+                continue
+            break
+        lam, mu, nu, task_dual, customer_dual = lp.duals()
+        rt, ro = dual.pair_values(lam, mu, nu)
+        bound = min(bound, dual.value(rt, ro, lam, mu, nu))
+        priced = (rt - task_dual[t_row], ro - customer_dual[o_row])
+        new_x = (priced[0] > PRICE_TOL) & ~lp.has_x
+        new_o = (priced[1] > PRICE_TOL) & ~lp.has_o
+        if not (new_x.any() or new_o.any()):
+            converged = True
+            break
+        if time.perf_counter() >= deadline or interrupt.requested():
+            break
+        lp.add(
+            top_per_row(t_row[new_x], priced[0][new_x], np.flatnonzero(new_x), PRICE_K, len(tc)),
+            top_per_row(o_row[new_o], priced[1][new_o], np.flatnonzero(new_o), PRICE_K, len(oc)),
+        )
+    seconds = time.perf_counter() - started
+    if priced is None:
+        if seed is not None:  # no LP round finished: the dual alone
+            return dataclasses.replace(seed, seconds=seconds, status="dual only")
         nothing_x, nothing_o = np.zeros(len(tc)), np.zeros(len(oc))
         return Relaxation(
-            float("nan"),
-            nothing_x,
-            nothing_o,
-            nothing_x,
-            nothing_o,
-            time.perf_counter() - started,
-            1,
-            len(tc) + len(oc),
-            "failed",
+            float("nan"), nothing_x, nothing_o, nothing_x, nothing_o, seconds, rounds, lp.columns, "failed"
         )
-    bound, x, o, duals = sol
-    cap = duals["capacity"]
-    rc = cx - duals["task"][tc.row] - cap[tc.agent] * tc.weight - duals["tasks_cap"][tc.agent]
-    rc_o = co - duals["customer"][oc.row] - cap[oc.agent] * oc.weight - duals["customers_cap"][oc.agent]
+    x, o = lp.values()
     return Relaxation(
         bound=float(bound),
         x=x,
         o=o,
-        reduced_cost=rc,
-        owner_reduced_cost=rc_o,
-        seconds=time.perf_counter() - started,
-        rounds=1,
-        columns=len(tc) + len(oc),
-        status="optimal",
+        reduced_cost=priced[0],
+        owner_reduced_cost=priced[1],
+        seconds=seconds,
+        rounds=rounds,
+        columns=lp.columns,
+        status="optimal" if converged else "priced",
     )
+
+
+def _highs() -> highspy.Highs:
+    """A silent HiGHS instance. Its first construction in a process prints a banner on the
+    standard output from below Python, so the descriptor points at /dev/null meanwhile."""
+    sys.stdout.flush()
+    try:
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        h = highspy.Highs()
+    else:
+        try:
+            os.dup2(null, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(null)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+class _RestrictedLp:
+    """max points over the pairs in play, in one HiGHS instance so that each round re-solves
+    warm from the last basis. Rows: each task (<= 1; = 1 when it must be assigned), each
+    customer (<= 1), and per agent its hours, task slots and customer slots. Pinned pairs are
+    held at 1."""
+
+    def __init__(self, data: ProblemData, cx: np.ndarray, co: np.ndarray):
+        d = self.data = data
+        self.cx, self.co = cx, co
+        T, C, A = d.n_tasks, d.n_customers, d.n_agents
+        self.must = d.must_assign if d.must_assign is not None else np.zeros(T, bool)
+        inf = highspy.kHighsInf
+        lower = np.concatenate([np.where(self.must, 1.0, -inf), np.full(C + 3 * A, -inf)])
+        upper = np.concatenate(
+            [
+                np.ones(T + C),
+                np.where(d.active, d.capacity, 0).astype(float),
+                np.where(d.max_tasks >= 0, d.max_tasks, inf).astype(float),
+                np.where(d.max_customers >= 0, d.max_customers, inf).astype(float),
+            ]
+        )
+        self.h = _highs()
+        none = np.zeros(0, dtype=np.int32)
+        self.h.addRows(len(lower), lower, upper, 0, none, none, np.zeros(0))
+        self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self.has_x, self.has_o = np.zeros(len(d.task_cand), bool), np.zeros(len(d.owner_cand), bool)
+        self.order: list[tuple[bool, np.ndarray]] = []  # (task pairs?, pair indices) per block of columns
+        self.columns = 0
+        self.infeasible = False
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.has_x.all() and self.has_o.all())
+
+    def add(self, x: np.ndarray, o: np.ndarray) -> None:
+        """Bring the pairs of the masks `x` (task pairs) and `o` (owner pairs) into play."""
+        d = self.data
+        T, C, A = d.n_tasks, d.n_customers, d.n_agents
+        blocks = ((True, x, self.has_x, d.task_cand), (False, o, self.has_o, d.owner_cand))
+        for tasks, mask, has, cand in blocks:
+            idx = np.flatnonzero(mask & ~has)
+            if not len(idx):
+                continue
+            has[idx] = True
+            self.order.append((tasks, idx))
+            agent = cand.agent[idx]
+            row = cand.row[idx] + (0 if tasks else T)
+            slot_row = T + C + (A if tasks else 2 * A) + agent
+            slotted = (d.max_tasks if tasks else d.max_customers)[agent] >= 0
+            per = 2 + slotted.astype(np.int64)
+            starts = np.concatenate([[0], np.cumsum(per)[:-1]])
+            index = np.empty(int(per.sum()), dtype=np.int32)
+            value = np.ones(len(index))
+            index[starts], index[starts + 1] = row, T + C + agent
+            value[starts + 1] = cand.weight[idx]
+            index[starts[slotted] + 2] = slot_row[slotted]
+            lower = d.pinned[cand.row[idx]].astype(float) if tasks else np.zeros(len(idx))
+            cost = (self.cx if tasks else self.co)[idx]
+            self.h.addCols(len(idx), cost, lower, np.ones(len(idx)), len(index), starts, index, value)
+            self.columns += len(idx)
+
+    def solve(self, seconds: float) -> bool:
+        """Re-solve within `seconds`; whether it reached the optimum."""
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + seconds)
+        self.h.run()
+        status = self.h.getModelStatus()
+        self.infeasible = status == highspy.HighsModelStatus.kInfeasible
+        return status == highspy.HighsModelStatus.kOptimal
+
+    def duals(self) -> tuple[np.ndarray, ...]:
+        """Hours, task-slot and customer-slot duals (>= 0) per agent, then task and customer duals."""
+        d = self.data
+        T, C, A = d.n_tasks, d.n_customers, d.n_agents
+        y = np.asarray(self.h.getSolution().row_dual)
+        agents = np.maximum(y[T + C :], 0.0)
+        return agents[:A], agents[A : 2 * A], agents[2 * A :], y[:T], y[T : T + C]
+
+    def values(self) -> tuple[np.ndarray, np.ndarray]:
+        """The LP's value of every task pair and owner pair (0 out of play)."""
+        col = np.asarray(self.h.getSolution().col_value)
+        x, o = np.zeros(len(self.has_x)), np.zeros(len(self.has_o))
+        at = 0
+        for tasks, idx in self.order:
+            (x if tasks else o)[idx] = col[at : at + len(idx)]
+            at += len(idx)
+        return x, o
 
 
 def top_per_row(rows: np.ndarray, score: np.ndarray, index: np.ndarray, k: int, n: int) -> np.ndarray:
@@ -141,85 +315,6 @@ def top_per_row(rows: np.ndarray, score: np.ndarray, index: np.ndarray, k: int, 
     out = np.zeros(n, dtype=bool)
     out[index[order[rank < k]]] = True
     return out
-
-
-def _solve_restricted(
-    d: ProblemData, cx: np.ndarray, co: np.ndarray, act_x: np.ndarray, act_o: np.ndarray, time_limit: float
-) -> tuple[float, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
-    """max cx.x + co.o over the active columns; returns the optimum, values and row duals."""
-    tc, oc = d.task_cand, d.owner_cand
-    ix, io = np.flatnonzero(act_x), np.flatnonzero(act_o)
-    n_x, n_o = len(ix), len(io)
-    T, C, A = d.n_tasks, d.n_customers, d.n_agents
-    t_of, a_of, w_of = tc.row[ix], tc.agent[ix], tc.weight[ix]
-    c_of, oa_of, ow_of = oc.row[io], oc.agent[io], oc.weight[io]
-    capped_t = (d.max_tasks >= 0)[a_of]
-    capped_c = (d.max_customers >= 0)[oa_of]
-    must = d.must_assign if d.must_assign is not None else np.zeros(T, bool)
-    # Row blocks: tasks (<= 1), customers (<= 1), capacity, max_tasks, max_customers, and
-    # for must-assign tasks also -sum <= -1.
-    base_cap, base_mt, base_mc, base_must = T + C, T + C + A, T + C + 2 * A, T + C + 3 * A
-    must_row = base_must + np.cumsum(must) - 1
-    xi, oi = np.arange(n_x), n_x + np.arange(n_o)
-    m_x = must[t_of]
-    rows = [
-        t_of,
-        base_cap + a_of,
-        base_mt + a_of[capped_t],
-        must_row[t_of[m_x]],
-        T + c_of,
-        base_cap + oa_of,
-        base_mc + oa_of[capped_c],
-    ]
-    cols = [xi, xi, xi[capped_t], xi[m_x], oi, oi, oi[capped_c]]
-    vals = [
-        np.ones(n_x),
-        w_of.astype(float),
-        np.ones(int(capped_t.sum())),
-        -np.ones(int(m_x.sum())),
-        np.ones(n_o),
-        ow_of.astype(float),
-        np.ones(int(capped_c.sum())),
-    ]
-    n_rows = base_must + int(must.sum())
-    A_ub = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_x + n_o)
-    )
-    b_ub = np.concatenate(
-        [
-            np.ones(T + C),
-            np.where(d.active, d.capacity, 0).astype(float),
-            np.where(d.max_tasks >= 0, d.max_tasks, n_x).astype(float),
-            np.where(d.max_customers >= 0, d.max_customers, n_o).astype(float),
-            -np.ones(int(must.sum())),
-        ]
-    )
-    lb = np.zeros(n_x + n_o)
-    lb[:n_x][d.pinned[t_of]] = 1.0
-    bounds = np.column_stack([lb, np.ones(n_x + n_o)])
-    c = -np.concatenate([cx[ix], co[io]])
-    res = linprog(
-        c,
-        A_ub=A_ub,
-        b_ub=b_ub,
-        bounds=bounds,
-        method="highs",
-        options={"time_limit": float(time_limit), "presolve": True},
-    )
-    if res.status != 0:
-        return None
-    lam = -res.ineqlin.marginals
-    task_dual = lam[:T].copy()
-    if must.any():
-        task_dual -= np.bincount(np.flatnonzero(must), weights=lam[base_must:], minlength=T)
-    duals = {
-        "task": task_dual,
-        "customer": lam[T : T + C],
-        "capacity": lam[base_cap : base_cap + A],
-        "tasks_cap": np.where(d.max_tasks >= 0, lam[base_mt : base_mt + A], 0.0),
-        "customers_cap": np.where(d.max_customers >= 0, lam[base_mc : base_mc + A], 0.0),
-    }
-    return -res.fun, res.x[:n_x], res.x[n_x:], duals
 
 
 def rounded_plan(data: ProblemData, lp: Relaxation) -> tuple[np.ndarray, np.ndarray]:
@@ -252,37 +347,20 @@ def lagrangian(
     temperatures: tuple[float, ...] = (0.3, 0.1, 0.03, 0.01),
     max_evaluations: int = 400,
 ) -> Relaxation:
-    """The LP bound through its Lagrangian dual, for instances too large for a simplex.
-
-    Capacity, max_tasks and max_customers rows get multipliers (lam, mu, nu) >= 0; then each
-    task and customer independently takes its best pair by reduced value
-    r = points - lam[a] * hours - mu[a] (or nobody when every r < 0), and
-
-        L(lam, mu, nu) = sum_rows max(0, max r) + sum_a lam_a cap_a + mu_a max_tasks_a + nu_a max_customers_a
-
-    is an upper bound on the LP, hence on every plan, for any multipliers. Its minimum equals
-    the LP optimum (the row subproblems have integral optima). L is minimised with L-BFGS-B on
-    a log-sum-exp smoothing at falling temperatures (in points), and evaluated exactly at the
-    end, so the reported bound is always valid."""
+    """The LP bound through its Lagrangian dual (`_Dual`), minimised with L-BFGS-B on a
+    log-sum-exp smoothing at falling temperatures (in points) and evaluated exactly at the end,
+    so the reported bound is always valid. Values: each row's best pair by reduced value."""
     from scipy.optimize import minimize
 
     started = time.perf_counter()
     d, tc, oc = data, data.task_cand, data.owner_cand
     cx, co = pair_coefficients(d, policy, names)
     A = d.n_agents
-    must = d.must_assign if d.must_assign is not None else np.zeros(d.n_tasks, bool)
-    t_optional = ~(must | d.pinned)
-    cap = np.where(d.active, d.capacity, 0).astype(float)
-    big = float(len(tc) + len(oc))
-    mt = np.where(d.max_tasks >= 0, d.max_tasks, big).astype(float)
-    mc = np.where(d.max_customers >= 0, d.max_customers, big).astype(float)
-    capped_t, capped_c = d.max_tasks >= 0, d.max_customers >= 0
+    dual = _Dual(d, cx, co)
     tw, ow = tc.weight.astype(float), oc.weight.astype(float)
-    t_rows = _Rows(tc.ptr, t_optional)
-    o_rows = _Rows(oc.ptr, np.ones(d.n_customers, bool))
 
     def split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return z[:A], z[A : 2 * A] * capped_t, z[2 * A :] * capped_c
+        return z[:A], z[A : 2 * A], z[2 * A :]
 
     deadline = time.perf_counter() + time_limit
     last: dict[str, np.ndarray] = {}
@@ -292,21 +370,18 @@ def lagrangian(
             raise _OutOfTime
         last["z"] = z.copy()
         lam, mu, nu = split(z)
-        rt = cx - lam[tc.agent] * tw - mu[tc.agent]
-        ro = co - lam[oc.agent] * ow - nu[oc.agent]
-        vt, pt = t_rows.soft_max(rt, tau)
-        vo, po = o_rows.soft_max(ro, tau)
-        g_lam = cap - np.bincount(tc.agent, pt * tw, A) - np.bincount(oc.agent, po * ow, A)
-        g_mu = (mt - np.bincount(tc.agent, pt, A)) * capped_t
-        g_nu = (mc - np.bincount(oc.agent, po, A)) * capped_c
-        total = vt + vo + lam @ cap + mu @ mt + nu @ mc
+        rt, ro = dual.pair_values(lam, mu, nu)
+        vt, pt = dual.t_rows.soft_max(rt, tau)
+        vo, po = dual.o_rows.soft_max(ro, tau)
+        g_lam = dual.cap - np.bincount(tc.agent, pt * tw, A) - np.bincount(oc.agent, po * ow, A)
+        g_mu = (dual.mt - np.bincount(tc.agent, pt, A)) * dual.capped_t
+        g_nu = (dual.mc - np.bincount(oc.agent, po, A)) * dual.capped_c
+        total = vt + vo + lam @ dual.cap + (mu * dual.capped_t) @ dual.mt + (nu * dual.capped_c) @ dual.mc
         return total, np.concatenate([g_lam, g_mu, g_nu])
 
     def exact(z: np.ndarray) -> float:
         lam, mu, nu = split(z)
-        rt = cx - lam[tc.agent] * tw - mu[tc.agent]
-        ro = co - lam[oc.agent] * ow - nu[oc.agent]
-        return t_rows.hard_max(rt) + o_rows.hard_max(ro) + lam @ cap + mu @ mt + nu @ mc
+        return dual.value(*dual.pair_values(lam, mu, nu), lam, mu, nu)
 
     z = np.zeros(3 * A)
     scale = max(1e-9, float(np.abs(cx).max(initial=0.0)), float(np.abs(co).max(initial=0.0)))
@@ -341,9 +416,8 @@ def lagrangian(
         value = exact(z)
         if value < best:
             best_z, best = z, value
-    lam, mu, nu = split(best_z)
-    rt = cx - lam[tc.agent] * tw - mu[tc.agent]
-    ro = co - lam[oc.agent] * ow - nu[oc.agent]
+    rt, ro = dual.pair_values(*split(best_z))
+    t_rows, o_rows = dual.t_rows, dual.o_rows
     return Relaxation(
         bound=float(best),
         x=t_rows.argmax_mask(rt).astype(float),
@@ -355,6 +429,43 @@ def lagrangian(
         columns=len(tc) + len(oc),
         status="optimal",
     )
+
+
+class _Dual:
+    """The Lagrangian dual function of the LP. Hours, task-slot and customer-slot rows get
+    multipliers (lam, mu, nu) >= 0; then each task and customer independently takes its best
+    pair by reduced value r = points - lam[a] * hours - mu[a] (nu[a] for owner pairs), or
+    nobody when every r < 0 and it may stay open, and
+
+        L = sum_rows max(0, max r) + sum_a lam_a cap_a + mu_a max_tasks_a + nu_a max_customers_a
+
+    is an upper bound on the LP, hence on every plan, for any multipliers. Its minimum equals
+    the LP optimum (the row subproblems have integral optima)."""
+
+    def __init__(self, data: ProblemData, cx: np.ndarray, co: np.ndarray):
+        d = data
+        self.cx, self.co = cx, co
+        self.t_agent, self.o_agent = d.task_cand.agent, d.owner_cand.agent
+        self.tw, self.ow = d.task_cand.weight.astype(float), d.owner_cand.weight.astype(float)
+        must = d.must_assign if d.must_assign is not None else np.zeros(d.n_tasks, bool)
+        self.t_rows = _Rows(d.task_cand.ptr, ~(must | d.pinned))
+        self.o_rows = _Rows(d.owner_cand.ptr, np.ones(d.n_customers, bool))
+        self.capped_t, self.capped_c = d.max_tasks >= 0, d.max_customers >= 0
+        self.cap = np.where(d.active, d.capacity, 0).astype(float)
+        self.mt = np.where(self.capped_t, d.max_tasks, 0).astype(float)
+        self.mc = np.where(self.capped_c, d.max_customers, 0).astype(float)
+
+    def pair_values(self, lam: np.ndarray, mu: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Reduced values r of every task pair and owner pair (slot multipliers only where capped)."""
+        mu, nu = mu * self.capped_t, nu * self.capped_c
+        rt = self.cx - lam[self.t_agent] * self.tw - mu[self.t_agent]
+        ro = self.co - lam[self.o_agent] * self.ow - nu[self.o_agent]
+        return rt, ro
+
+    def value(self, rt: np.ndarray, ro: np.ndarray, lam: np.ndarray, mu: np.ndarray, nu: np.ndarray) -> float:
+        """L at the multipliers that gave the reduced values `rt`, `ro`."""
+        slots = (mu * self.capped_t) @ self.mt + (nu * self.capped_c) @ self.mc
+        return self.t_rows.hard_max(rt) + self.o_rows.hard_max(ro) + float(lam @ self.cap) + float(slots)
 
 
 class _OutOfTime(Exception):
@@ -404,50 +515,3 @@ class _Rows:
         _, pos = np.unique(self.row[idx], return_index=True)
         first[idx[pos]] = True
         return first
-
-
-def relax_large(
-    data: ProblemData,
-    policy: Policy,
-    names: list[str],
-    *,
-    time_limit: float = 60.0,
-    k: int = 3,
-    include: tuple[np.ndarray, np.ndarray] | None = None,
-) -> Relaxation:
-    """For instances beyond a whole simplex: the Lagrangian dual gives the bound and ranks
-    every pair by reduced cost; the LP over each row's k best pairs, the pairs in force and
-    those of the plan `include` (agent per task, owner per customer) then gives near-integral
-    values to round. A whole feasible plan among the columns keeps the restricted LP at least
-    as good as that plan: without a plan in force and with the dual not yet converged, the k
-    best pairs alone can leave the LP far below it (1.3% below the full LP on 10,000 tasks).
-    The bound stays the Lagrangian one, valid for all pairs; the values come from the
-    restricted LP."""
-    started = time.perf_counter()
-    dual = lagrangian(data, policy, names, time_limit=0.45 * time_limit)
-    tc, oc = data.task_cand, data.owner_cand
-    act_x = top_per_row(tc.row, dual.reduced_cost, np.arange(len(tc)), k, len(tc)) | tc.chosen(data.current)
-    act_o = top_per_row(oc.row, dual.owner_reduced_cost, np.arange(len(oc)), k, len(oc)) | oc.chosen(
-        data.owner
-    )
-    if include is not None:
-        act_x |= tc.chosen(include[0])
-        act_o |= oc.chosen(include[1])
-    cx, co = pair_coefficients(data, policy, names)
-    remaining = max(1.0, time_limit - (time.perf_counter() - started))
-    sol = _solve_restricted(data, cx, co, act_x, act_o, remaining)
-    x, o = dual.x, dual.o
-    if sol is not None:
-        x, o = np.zeros(len(tc)), np.zeros(len(oc))
-        x[act_x], o[act_o] = sol[1], sol[2]
-    return Relaxation(
-        bound=dual.bound,
-        x=x,
-        o=o,
-        reduced_cost=dual.reduced_cost,
-        owner_reduced_cost=dual.owner_reduced_cost,
-        seconds=time.perf_counter() - started,
-        rounds=dual.rounds,
-        columns=int(act_x.sum() + act_o.sum()),
-        status="optimal" if sol is not None else "dual only",
-    )

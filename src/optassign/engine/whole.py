@@ -41,7 +41,6 @@ from optassign.engine.relax import (
     lagrangian,
     pair_coefficients,
     relax,
-    relax_large,
     rounded_plan,
     top_per_row,
 )
@@ -167,9 +166,9 @@ def relaxation_of(
         relaxation = lagrangian(data, policy, names, time_limit=max(1.0, 0.5 * LP_SHARE * budget.seconds))
         relaxation = dataclasses.replace(relaxation, status="dual only")
     else:
-        # the simplex alone cannot take these: give the dual and restricted LP more room, and
-        # the greedy plan's pairs as columns (the search gets less time but a better start)
-        relaxation = relax_large(
+        # pricing needs more room than one simplex, and the greedy plan's pairs among the
+        # columns keep the restricted LP at least as good as that plan from the first round
+        relaxation = relax(
             data,
             policy,
             names,
@@ -184,7 +183,7 @@ def relaxation_of(
         rounds=relaxation.rounds,
         columns=relaxation.columns,
     )
-    return relaxation if relaxation.status in ("optimal", "dual only") else None
+    return relaxation if relaxation.status in ("optimal", "priced", "dual only") else None
 
 
 def _knapsack_start(s: _Solve) -> tuple[Plan | None, float]:
