@@ -57,6 +57,7 @@ def test_column_generation_reaches_the_whole_lp(monkeypatch):
             m.setattr(rx, "FULL_LP_PAIRS", 0)
             m.setattr(rx, "SEED_K", 1)
             m.setattr(rx, "PRICE_K", 1)
+            m.setattr(rx, "PRICE_GAP", 0.0)
             lp = rx.relax(d, policy, names, time_limit=10, include=plan)
         cx, co = rx.pair_coefficients(d, policy, names)
         plan_value = cx[d.task_cand.chosen(plan[0])].sum() + co[d.owner_cand.chosen(plan[1])].sum()

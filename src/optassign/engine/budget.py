@@ -19,10 +19,10 @@ import numpy as np
 from optassign import interrupt
 
 # Shares of a solve's time limit, step by step.
-# The relaxation: the whole LP, and the dual plus restricted LP of batches too large for one
+# The relaxation: the whole LP, and column generation on batches too large for one
 # simplex (where the start matters more than the search).
 LP_SHARE = 0.4
-LARGE_LP_SHARE = 0.75
+LARGE_LP_SHARE = 0.5
 # The Lagrangian knapsack search, on problems it applies to (knapsack.applicable).
 KNAPSACK_SHARE = 0.4
 # Path relinking between the knapsack search's best plans.

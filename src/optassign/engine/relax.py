@@ -93,6 +93,11 @@ SEED_SHARE = 0.3
 PRICE_K = 3
 # Reduced cost (points) a pair needs to enter the restricted LP.
 PRICE_TOL = 1e-6
+# Pricing stops once the validated bound is this close (relative) to the restricted LP's
+# optimum: the LP optimum lies between them, and the last rounds gain least.
+PRICE_GAP = 2e-4
+# Evaluations of the seeding dual (it stops on these, not on the clock, unless time runs out).
+SEED_EVALUATIONS = 100
 
 
 def relax(
@@ -114,7 +119,8 @@ def relax(
     The bound is validated, not estimated: the Lagrangian dual function at each round's hours
     and slot duals is an upper bound for every pair, priced or not, and the least of them (and
     of the seeding dual's) is kept. Once no pair prices out it equals the LP optimum (status
-    "optimal"); when the time runs out first it is still valid ("priced"). Values come from the
+    "optimal"); when pricing stops first (the bound within PRICE_GAP of the restricted LP's
+    optimum, or the time out) it is still valid ("priced"). Values come from the
     restricted LP; reduced costs from the last round's duals, r = points - task dual - hours
     dual x hours - slot dual, for every pair."""
     started = time.perf_counter()
@@ -128,7 +134,9 @@ def relax(
     if len(tc) + len(oc) <= FULL_LP_PAIRS:
         act_x, act_o = np.ones(len(tc), bool), np.ones(len(oc), bool)
     else:
-        seed = lagrangian(data, policy, names, time_limit=SEED_SHARE * time_limit)
+        seed = lagrangian(
+            data, policy, names, time_limit=SEED_SHARE * time_limit, max_evaluations=SEED_EVALUATIONS
+        )
         bound = seed.bound
         act_x = top_per_row(t_row, seed.reduced_cost, np.arange(len(tc)), SEED_K, len(tc))
         act_o = top_per_row(o_row, seed.owner_reduced_cost, np.arange(len(oc)), SEED_K, len(oc))
@@ -142,6 +150,7 @@ def relax(
     lp = _RestrictedLp(data, cx, co)
     lp.add(act_x, act_o)
     rounds, converged, priced = 0, False, None
+    values = (np.zeros(len(tc)), np.zeros(len(oc)))
     while True:
         rounds += 1
         if not lp.solve(max(0.5, deadline - time.perf_counter())):
@@ -151,6 +160,7 @@ def relax(
                 continue
             break
         lam, mu, nu, task_dual, customer_dual = lp.duals()
+        values = lp.values()  # of this round: a later one cut short by the clock has none
         rt, ro = dual.pair_values(lam, mu, nu)
         bound = min(bound, dual.value(rt, ro, lam, mu, nu))
         priced = (rt - task_dual[t_row], ro - customer_dual[o_row])
@@ -158,6 +168,8 @@ def relax(
         new_o = (priced[1] > PRICE_TOL) & ~lp.has_o
         if not (new_x.any() or new_o.any()):
             converged = True
+            break
+        if bound - lp.objective <= PRICE_GAP * max(1.0, abs(bound)):
             break
         if time.perf_counter() >= deadline or interrupt.requested():
             break
@@ -173,11 +185,10 @@ def relax(
         return Relaxation(
             float("nan"), nothing_x, nothing_o, nothing_x, nothing_o, seconds, rounds, lp.columns, "failed"
         )
-    x, o = lp.values()
     return Relaxation(
         bound=float(bound),
-        x=x,
-        o=o,
+        x=values[0],
+        o=values[1],
         reduced_cost=priced[0],
         owner_reduced_cost=priced[1],
         seconds=seconds,
@@ -275,6 +286,10 @@ class _RestrictedLp:
         status = self.h.getModelStatus()
         self.infeasible = status == highspy.HighsModelStatus.kInfeasible
         return status == highspy.HighsModelStatus.kOptimal
+
+    @property
+    def objective(self) -> float:
+        return float(self.h.getInfo().objective_function_value)
 
     def duals(self) -> tuple[np.ndarray, ...]:
         """Hours, task-slot and customer-slot duals (>= 0) per agent, then task and customer duals."""
