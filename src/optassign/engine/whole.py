@@ -94,6 +94,7 @@ class _Solve:
     report: ProgressFn
     primary: list[str]
     watched: bool  # whether anyone watches: CP-SAT then reports each better plan
+    guide: np.ndarray | None = None  # the LP's value of each task pair, to steer neighbourhoods
 
     def value(self, assign: np.ndarray, owner: np.ndarray, names: list[str] | None = None) -> float:
         return points(self.data, self.policy, self.primary if names is None else names, assign, owner)
@@ -124,6 +125,8 @@ def solve_whole(
         data, policy, budget, options, stats, progress or silent, primary_terms(policy), progress is not None
     )
     relaxation = _bound(s, relaxation, warm=hint is not None)
+    if relaxation is not None and relaxation.status in ("optimal", "priced"):
+        s.guide = relaxation.x
     lag, lag_bound = _knapsack_start(s) if hint is None else (None, np.inf)
     work = _prune(s, relaxation, hint if hint is not None else lag)
     start = _start(s, work, relaxation, hint, lag)
@@ -293,6 +296,17 @@ def _eject(
     return start, start_value
 
 
+def _on_pairs(work: ProblemData, data: ProblemData, x: np.ndarray) -> np.ndarray:
+    """Per-pair values of `data` on the pairs of `work`, a pruning of it (same rows, fewer
+    pairs; pairs sorted by row, then agent, in both)."""
+    if work is data:
+        return x
+    n = np.int64(data.n_agents)
+    full = data.task_cand.row.astype(np.int64) * n + data.task_cand.agent
+    kept = work.task_cand.row.astype(np.int64) * n + work.task_cand.agent
+    return x[np.searchsorted(full, kept)]
+
+
 def _polish_time(s: _Solve, work: ProblemData) -> tuple[float, float]:
     """Seconds for the ejection chains, and the reserve the search leaves for the polish and
     for assembling the result."""
@@ -322,7 +336,10 @@ def _search_lns(
     s.phase("neighbourhood search")
     (assign, owner), _ = start
     budget = s.budget.sub(s.budget.left(reserve))
-    assign, lns = improve(work, s.policy, s.primary, assign, owner, budget=budget, seed=s.options.seed)
+    guide = _on_pairs(work, s.data, s.guide) if s.guide is not None else None
+    assign, lns = improve(
+        work, s.policy, s.primary, assign, owner, budget=budget, seed=s.options.seed, guide=guide
+    )
     s.stats.update(
         search="neighbourhood",
         lns_neighbourhoods=lns.neighbourhoods,
@@ -426,7 +443,9 @@ def _chains(s: _Solve, plan: Plan, budget: Budget) -> tuple[Plan, bool]:
         )
         applied = cst.chains
     else:  # too large for one dense search: neighbourhood by neighbourhood
-        new, sweep = chain_sweep(data, s.policy, s.primary, assign, owner, budget=budget, seed=s.options.seed)
+        new, sweep = chain_sweep(
+            data, s.policy, s.primary, assign, owner, budget=budget, seed=s.options.seed, guide=s.guide
+        )
         applied = sweep.improved
         s.stats.record(
             "chains",

@@ -30,10 +30,19 @@ def _fits(d, assign) -> bool:
     return bool(legal and (hours <= np.where(d.active, d.capacity, 0)).all())
 
 
+def _lp_guide(d, policy, primary):
+    from optassign.engine.relax import relax
+
+    return relax(d, policy, primary).x
+
+
 @pytest.mark.parametrize("search", ["cp-sat", "chains"])
-def test_a_sweep_keeps_the_plan_feasible_and_never_loses(search):
+@pytest.mark.parametrize("guided", [False, True])
+def test_a_sweep_keeps_the_plan_feasible_and_never_loses(search, guided):
     d, policy, primary, assign, owner = _case(3)
     run = dict(budget=Budget(30.0, max_work=2.0 if search == "cp-sat" else 5e8), seed=1)
+    if guided:  # neighbourhoods where the plan and the LP disagree
+        run["guide"] = _lp_guide(d, policy, primary)
     if search == "cp-sat":
         new, stats = improve(d, policy, primary, assign, owner, group_size=4, **run)
         again, _ = improve(d, policy, primary, assign, owner, group_size=4, **run)
@@ -51,3 +60,20 @@ def test_a_spent_budget_leaves_the_plan_as_it_was():
     d, policy, primary, assign, owner = _case(4)
     new, stats = improve(d, policy, primary, assign, owner, budget=Budget(0.0), seed=0)
     assert stats.neighbourhoods == 0 and (new == assign).all()
+
+
+def test_a_guided_sweep_starts_where_the_plan_and_the_lp_disagree_most():
+    """The first group is seeded from the agent whose pairs' plan values differ most (by
+    priority) from the LP's, and takes as mates the agents on the other side of those pairs."""
+    from optassign.engine.search.lns import Neighbourhoods
+
+    d, policy, primary, assign, owner = _case(5)
+    guide = _lp_guide(d, policy, primary)
+    tc = d.task_cand
+    disagree = np.abs(guide - tc.chosen(assign)) * d.priority[tc.row]
+    per_agent = np.bincount(tc.agent, weights=disagree, minlength=d.n_agents)
+    hoods = Neighbourhoods(d, 0, 3, 300, guide)
+    _, group = hoods.next(assign)
+    seed_agent = hoods.order[0]
+    assert per_agent[seed_agent] == per_agent.max() > 0
+    assert group[seed_agent] and group.sum() == 3

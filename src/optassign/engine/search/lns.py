@@ -70,10 +70,18 @@ class Neighbourhoods:
     and seeds a group only from an agent no group of the sweep has covered yet. A group is
     the seed and the agents sharing most of its candidate tasks; its tasks are those its
     agents hold, plus open tasks it could take (the most urgent `max_waiting`), plus the
-    pinned tasks it holds (they keep their hours in the sub-model)."""
+    pinned tasks it holds (they keep their hours in the sub-model).
 
-    def __init__(self, d: ProblemData, seed: int, group_size: int, max_waiting: int):
+    With a `guide` (the LP relaxation's value of each task pair) the sweeps start instead
+    from the agents where the plan and the LP disagree most (the summed priority of the
+    pairs whose plan value, 0 or 1, differs from the LP's), and a group's mates are first
+    the agents on the other side of those disagreements: where the LP would move work."""
+
+    def __init__(
+        self, d: ProblemData, seed: int, group_size: int, max_waiting: int, guide: np.ndarray | None = None
+    ):
         self.d, self.group_size, self.max_waiting = d, group_size, max_waiting
+        self.guide = guide
         tc = d.task_cand
         self.rng = np.random.default_rng(seed)
         self.agents = np.flatnonzero(np.bincount(tc.agent, minlength=d.n_agents) > 0)
@@ -86,8 +94,12 @@ class Neighbourhoods:
 
     def _sweep_order(self, assign: np.ndarray) -> np.ndarray:
         tc, d = self.d.task_cand, self.d
-        open_ = (assign < 0)[tc.row]
-        want = np.bincount(tc.agent[open_], weights=d.priority[tc.row[open_]], minlength=d.n_agents)
+        if self.guide is not None:
+            self.disagree = np.abs(self.guide - tc.chosen(assign)) * d.priority[tc.row]
+            want = np.bincount(tc.agent, weights=self.disagree, minlength=d.n_agents)
+        else:
+            open_ = (assign < 0)[tc.row]
+            want = np.bincount(tc.agent[open_], weights=d.priority[tc.row[open_]], minlength=d.n_agents)
         perm = self.rng.permutation(self.agents)
         return perm[np.argsort(-want[perm], kind="stable")]
 
@@ -108,12 +120,16 @@ class Neighbourhoods:
                 return np.zeros(0, dtype=np.int64), np.zeros(d.n_agents, bool)
         seed_agent = self.order[self.cursor]
         shared = tc.row[self.by_agent[self.a_ptr[seed_agent] : self.a_ptr[seed_agent + 1]]]
-        mates = (
-            tc.agent[np.concatenate([np.arange(tc.ptr[t], tc.ptr[t + 1]) for t in shared[:400]])]
+        pairs = (
+            np.concatenate([np.arange(tc.ptr[t], tc.ptr[t + 1]) for t in shared[:400]])
             if len(shared)
-            else np.array([seed_agent])
+            else np.zeros(0, dtype=np.int64)
         )
-        score = np.bincount(mates, minlength=d.n_agents).astype(float)
+        score = np.bincount(tc.agent[pairs], minlength=d.n_agents).astype(float)
+        if self.guide is not None and len(pairs):  # disagreements first, then shared tasks
+            score += len(pairs) * np.bincount(
+                tc.agent[pairs], weights=self.disagree[pairs], minlength=d.n_agents
+            )
         score[seed_agent] = np.inf
         group_idx = np.argsort(-score, kind="stable")[: min(self.group_size, int((score > 0).sum()))]
         group = np.zeros(d.n_agents, bool)
@@ -149,6 +165,7 @@ def _sweep(
     group_size: int,
     max_waiting: int,
     step: Step,
+    guide: np.ndarray | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
     """Neighbourhood after neighbourhood, `step(tasks, group, assign, terms, sub_policy, stats,
     seconds left)` improves `assign` in place and counts its work in
@@ -161,7 +178,7 @@ def _sweep(
         return assign, stats
     sub_policy = _sub_policy(policy)
     assign = assign.copy()
-    hoods = Neighbourhoods(d, seed, group_size, max_waiting)
+    hoods = Neighbourhoods(d, seed, group_size, max_waiting, guide)
     max_work = budget.work(rate)
     while stats.deterministic_time < max_work:
         if budget.expired():
@@ -189,6 +206,7 @@ def improve(
     group_size: int = 24,
     step_time: float = 0.4,
     max_waiting: int = 300,
+    guide: np.ndarray | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve `assign` (owners stay) on the pair terms of `names`, neighbourhood by
     neighbourhood, each re-solved exactly by CP-SAT, until `budget` is spent (its deterministic
@@ -222,7 +240,7 @@ def improve(
 
     return _sweep(
         d, policy, names, assign, budget=budget, rate=DTIME_PER_SECOND, seed=seed,
-        group_size=group_size, max_waiting=max_waiting, step=solve_one,
+        group_size=group_size, max_waiting=max_waiting, step=solve_one, guide=guide,
     )  # fmt: skip
 
 
@@ -237,6 +255,7 @@ def chain_sweep(
     seed: int = 0,
     group_size: int = 16,
     max_waiting: int = 400,
+    guide: np.ndarray | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
     """Ejection chains (chains.py) neighbourhood by neighbourhood, for problems too large for
     one dense search: each group's tasks (at most chains.MAX_DENSE_TASKS) over all their pairs
@@ -270,5 +289,5 @@ def chain_sweep(
 
     return _sweep(
         d, policy, names, assign, budget=budget, rate=CHAIN_WORK_PER_SECOND, seed=seed,
-        group_size=group_size, max_waiting=max_waiting, step=chain_one,
+        group_size=group_size, max_waiting=max_waiting, step=chain_one, guide=guide,
     )  # fmt: skip
