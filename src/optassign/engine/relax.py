@@ -135,7 +135,12 @@ def relax(
         act_x, act_o = np.ones(len(tc), bool), np.ones(len(oc), bool)
     else:
         seed = lagrangian(
-            data, policy, names, time_limit=SEED_SHARE * time_limit, max_evaluations=SEED_EVALUATIONS
+            data,
+            policy,
+            names,
+            time_limit=SEED_SHARE * time_limit,
+            max_evaluations=SEED_EVALUATIONS,
+            dual=dual,
         )
         bound = seed.bound
         act_x = top_per_row(t_row, seed.reduced_cost, np.arange(len(tc)), SEED_K, len(tc))
@@ -361,17 +366,18 @@ def lagrangian(
     time_limit: float = 60.0,
     temperatures: tuple[float, ...] = (0.3, 0.1, 0.03, 0.01),
     max_evaluations: int = 400,
+    dual: _Dual | None = None,
 ) -> Relaxation:
     """The LP bound through its Lagrangian dual (`_Dual`), minimised with L-BFGS-B on a
     log-sum-exp smoothing at falling temperatures (in points) and evaluated exactly at the end,
-    so the reported bound is always valid. Values: each row's best pair by reduced value."""
+    so the reported bound is always valid. Values: each row's best pair by reduced value.
+    `dual`, when the caller has built it for this problem and these terms, is used as is."""
     from scipy.optimize import minimize
 
     started = time.perf_counter()
     d, tc, oc = data, data.task_cand, data.owner_cand
-    cx, co = pair_coefficients(d, policy, names)
-    A = d.n_agents
-    dual = _Dual(d, cx, co)
+    dual = dual if dual is not None else _Dual(d, *pair_coefficients(d, policy, names))
+    cx, co, A = dual.cx, dual.co, d.n_agents
     tw, ow = tc.weight.astype(float), oc.weight.astype(float)
 
     def split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
