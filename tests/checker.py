@@ -322,7 +322,9 @@ def apply_events(agents, events):
     for number, event in enumerate(load_events(events), start=1):
         if not isinstance(event, dict):
             raise ValueError(f"events.yaml: event {number} is not a mapping: {event!r}")
-        if "leave" in event:
+        if "leave" in event and ("from" in event or "until" in event):
+            known(event["leave"], "leave")  # a dated absence: day_hours takes its days away
+        elif "leave" in event:
             who = event["leave"]
             if isinstance(who, dict):
                 who = who.get("agent")
@@ -393,6 +395,15 @@ def check_plan(
         else:
             problems.append("owners.csv is missing (customers.csv was given)")
 
+    timed = timed_plan(scenario_dir, plan_dir)
+    hours = None
+    if timed is not None:  # with a horizon an agent has its calendar's hours (capped by capacity)
+        hours = day_hours(scenario_dir, *timed, agents, events)
+        for agent_id, days in hours.items():
+            total = sum(days)
+            agents[agent_id].capacity = min(
+                Decimal(total.numerator) / total.denominator, agents[agent_id].capacity
+            )
     check_agent_limits(assigned, owned, tasks, customers or {}, agents, problems)
 
     load_path = plan_dir / "agent_load.csv"
@@ -407,6 +418,10 @@ def check_plan(
     else:
         problems.append("summary.json is missing")
 
+    if hours is not None:
+        check_days(
+            scenario_dir, plan_dir, timed[0], hours, assigned, owned, tasks, customers or {}, agents, problems
+        )
     return problems
 
 
@@ -701,6 +716,175 @@ def check_summary(path, assignment_path, assigned, tasks, problems):
                 problems.append(
                     f"summary.json: priority_weighted_coverage is {reported!r}, expected {expected:.6g}"
                 )
+
+
+# --------------------------------------------------------------------------------------------
+# Time (contract v1.1): each agent works its worklist in order on its calendar's hours, its
+# owned hours taken pro rata; a task not late must be finished by its due day
+# --------------------------------------------------------------------------------------------
+
+WEEKDAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def as_date(value):
+    import datetime
+
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value).strip())
+
+
+def load_horizon(scenario_dir):
+    """(the horizon's dates, working flags, calendar file name) from scenario.yaml, or None."""
+    import datetime
+
+    import yaml
+
+    with open(Path(scenario_dir) / "scenario.yaml", encoding="utf-8-sig") as handle:
+        config = yaml.safe_load(handle) or {}
+    horizon = config.get("horizon")
+    if not horizon:
+        return None
+    start = as_date(horizon["start"])
+    dates = [start + datetime.timedelta(days=i) for i in range(int(horizon["days"]))]
+    names = set(horizon.get("working_days") or WEEKDAY_NAMES[:5])
+    holidays = {as_date(h) for h in horizon.get("holidays") or []}
+    working = [WEEKDAY_NAMES[d.weekday()] in names and d not in holidays for d in dates]
+    return dates, working, config.get("calendar") or "calendar.csv"
+
+
+def day_hours(scenario_dir, dates, working, calendar_name, agents, events):
+    """agent_id -> [Fraction hours per day]: calendar.csv, else hours_per_day or capacity_hours
+    spread on working days; then dated events (leave: none; capacity: hours_per_day), in order;
+    capacity_hours caps the running total."""
+    from fractions import Fraction
+
+    _, agent_rows = read_csv(Path(scenario_dir) / "agents.csv")
+    per_day = {row["agent_id"]: parse_hours(row.get("hours_per_day", "")) for row in agent_rows}
+    n_working = sum(working)
+    hours = {}
+    for agent_id, agent in agents.items():
+        base = per_day.get(agent_id)
+        base = (
+            Fraction(base) if base is not None else (Fraction(agent.capacity) / n_working if n_working else 0)
+        )
+        hours[agent_id] = [base if w else Fraction(0) for w in working]
+    index = {d: i for i, d in enumerate(dates)}
+    path = Path(scenario_dir) / calendar_name
+    if path.exists():
+        _, rows = read_csv(path)
+        for row in rows:
+            day = index.get(as_date(row["date"]))
+            if day is not None and row["agent_id"] in hours:
+                hours[row["agent_id"]][day] = Fraction(parse_hours(row["hours"]))
+    for event in load_events(events):
+        if "leave" in event and isinstance(event, dict) and ("from" in event or "until" in event):
+            days = dated_range(dates, event.get("from"), event.get("until"))
+            for day in days:
+                hours[cell_text(event["leave"])][day] = Fraction(0)
+        elif "capacity" in event and event["capacity"].get("hours_per_day") is not None:
+            change = event["capacity"]
+            for day in dated_range(dates, change.get("from"), change.get("until")):
+                if working[day]:
+                    hours[cell_text(change["agent"])][day] = Fraction(yaml_hours(change["hours_per_day"]))
+    return hours
+
+
+def dated_range(dates, start, until):
+    lo = as_date(start) if start is not None else dates[0]
+    hi = as_date(until) if until is not None else dates[-1]
+    return [i for i, d in enumerate(dates) if lo <= d <= hi]
+
+
+def timed_plan(scenario_dir, plan_dir):
+    """The horizon (load_horizon) when the scenario has one and the plan was made with due
+    dates on (its summary.json has `horizon`), else None."""
+    horizon = load_horizon(scenario_dir)
+    try:
+        with open(Path(plan_dir) / "summary.json", encoding="utf-8") as handle:
+            summary = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return horizon if horizon is not None and isinstance(summary, dict) and "horizon" in summary else None
+
+
+def check_days(scenario_dir, plan_dir, dates, hours, assigned, owned, tasks, customers, agents, problems):
+    """With a horizon and due dates on (summary.json has `horizon`): worklists.csv lists every
+    assigned task once, positions 1..n per agent; worked in that order on the agent's hours
+    (owned hours pro rata), no task finishes after the planned_date the plan gives it; late_days
+    is planned_date minus the due day (the due date within the horizon, the first day when
+    overdue, the last when none); with hard due dates only pinned tasks are late."""
+    from fractions import Fraction
+
+    with open(Path(plan_dir) / "summary.json", encoding="utf-8") as handle:
+        hard = json.load(handle)["horizon"].get("due_dates") == "hard"
+    path = Path(plan_dir) / "worklists.csv"
+    if not path.exists():
+        problems.append("worklists.csv is missing (the scenario has a horizon)")
+        return
+    _, task_rows = read_csv(Path(scenario_dir) / "tasks.csv")
+    due_text = {row["task_id"]: row.get("due_date", "") for row in task_rows}
+    _, rows = read_csv(path)
+    by_agent = {}
+    for row in rows:
+        by_agent.setdefault(row["agent_id"], []).append(row)
+    listed = {row["task_id"]: row["agent_id"] for row in rows}
+    for task_id, agent_id in assigned.items():
+        if agent_id and listed.get(task_id) != agent_id:
+            problems.append(f"worklists.csv: task {task_id} of {agent_id} is not on its worklist")
+    owned_hours = {}
+    for customer_id, owner_id in owned.items():
+        if owner_id:
+            owned_hours[owner_id] = owned_hours.get(owner_id, 0) + Fraction(
+                customers[customer_id].ownership_hours
+            )
+    _, plan_rows = read_csv(Path(plan_dir) / "assignments.csv")
+    planned_in_assignments = {row["task_id"]: row.get("planned_date", "") for row in plan_rows}
+    for agent_id, items in by_agent.items():
+        items.sort(key=lambda r: int(r["position"]))
+        if [int(r["position"]) for r in items] != list(range(1, len(items) + 1)):
+            problems.append(f"worklists.csv: positions of {agent_id} are not 1..{len(items)}")
+        if agent_id not in hours:
+            continue
+        cum, total = [], Fraction(0)
+        for h in hours[agent_id]:
+            total += h
+            cum.append(min(total, Fraction(agents[agent_id].capacity)))
+        whole = cum[-1]
+        own = owned_hours.get(agent_id, Fraction(0))
+        net = [c - (own * c / whole if whole else 0) for c in cum]
+        done = Fraction(0)
+        for row in items:
+            task = tasks.get(row["task_id"])
+            if task is None or assigned.get(row["task_id"]) != agent_id:
+                problems.append(f"worklists.csv: {row['task_id']} is not a task of {agent_id} in the plan")
+                continue
+            done += Fraction(task.effort)
+            finish = next((i for i, n in enumerate(net) if n >= done), None)
+            planned = row.get("planned_date", "")
+            if planned_in_assignments.get(task.task_id, "") != planned:
+                problems.append(
+                    f"task {task.task_id}: planned_date differs between assignments.csv and worklists.csv"
+                )
+            if finish is None:
+                problems.append(
+                    f"agent {agent_id}: its worklist runs past the horizon's hours at {task.task_id}"
+                )
+                break
+            day = next((i for i, d in enumerate(dates) if str(d) == planned), None)
+            if day is None:
+                problems.append(f"task {task.task_id}: planned_date {planned!r} is not a day of the horizon")
+                continue
+            if day < finish:
+                problems.append(
+                    f"task {task.task_id}: planned for {planned} but {agent_id} cannot finish it before "
+                    f"{dates[finish]} working its list in order"
+                )
+            text = due_text.get(task.task_id, "")
+            due = len(dates) - 1 if not text else min(max((as_date(text) - dates[0]).days, 0), len(dates) - 1)
+            late = max(day - due, 0)
+            if str(late) != row.get("late_days", ""):
+                problems.append(f"task {task.task_id}: late_days {row.get('late_days')!r}, expected {late}")
+            if hard and late > 0 and not task.pinned:
+                problems.append(f"task {task.task_id}: late by {late} days with hard due dates")
 
 
 def same_number(value, expected):

@@ -65,6 +65,12 @@ def fail_input(exc: ScenarioError) -> None:
     raise typer.Exit(EXIT_INPUT)
 
 
+def warn_inputs(scenario) -> None:
+    """What reading the inputs warned of (a calendar row outside the horizon), on stderr."""
+    for w in scenario.warnings:
+        err.print(f"[yellow]warning:[/] {escape(w)}", markup=True, soft_wrap=True)
+
+
 def fail_scale(exc: ValueError, scenario) -> None:
     """Weights times hours beyond the solver's integers: an input error of the policy."""
     where = f"policy {scenario.policy.name}" if scenario is not None else "policy"

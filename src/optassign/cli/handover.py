@@ -31,6 +31,7 @@ from optassign.cli.common import (
     fail_scale,
     render_summary,
     stop_if_interrupted,
+    warn_inputs,
     writing,
 )
 from optassign.contract.schema import InputProblem, ScenarioError
@@ -119,6 +120,7 @@ def _replan(
     target = out or Path("plans") / f"{scenario.resolve().name}-{kind}"
     try:
         loaded = load_scenario(scenario, policy=policy)
+        warn_inputs(loaded)
         check_out(target)
         interrupt.install(finish=save_interrupted)
         res = call(loaded, _limit(loaded, time_limit, started))

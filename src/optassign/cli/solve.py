@@ -28,6 +28,7 @@ from optassign.cli.common import (
     fail_scale,
     render_summary,
     stop_if_interrupted,
+    warn_inputs,
     writing,
 )
 from optassign.contract.schema import InputProblem, ScenarioError
@@ -76,6 +77,7 @@ def solve(
         loaded = load_scenario(scenario, policy=policy)
     except ScenarioError as exc:
         fail_input(exc)
+    warn_inputs(loaded)
     target = out or Path("plans") / scenario.resolve().name
     check_out(target)
     interrupt.install(finish=save_interrupted)
@@ -109,6 +111,7 @@ def validate(scenario: ScenarioArg, policy: PolicyOpt = None) -> None:
         s = load_scenario(scenario, policy=policy)
     except ScenarioError as exc:
         fail_input(exc)
+    warn_inputs(s)
     n_c = 0 if s.customers is None else len(s.customers)
     console.print(
         f"[green]ok[/] {s.name}: {len(s.agents)} agents, {len(s.tasks)} tasks, "

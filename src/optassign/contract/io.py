@@ -49,6 +49,14 @@ MAX_YAML_BYTES = 1 << 20
 MAX_YAML_EXPANSION = 2 * MAX_YAML_BYTES
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with dates kept as their text: the contract's models read ISO dates
+    themselves, so that a date such as 2026-12-32 is a located problem, not a crash."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
 def read_yaml(
     path: Path,
     problems: Problems,
@@ -67,7 +75,7 @@ def read_yaml(
         return None
     loader = None
     try:
-        loader = yaml.SafeLoader(text)  # its reader refuses unprintable characters right here
+        loader = _Loader(text)  # its reader refuses unprintable characters right here
         root = loader.get_single_node()
         if root is None:
             return None

@@ -3,6 +3,7 @@ pydantic models of scenario.yaml, policies and events. io.py applies them at the
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
@@ -194,6 +195,8 @@ AGENTS = Table(
         Column("max_customers", "integer", minimum=0, maximum=MAX_COUNT),
         Column("active", "bool", default=True),
         Column("cost_per_hour", "number", minimum=0, maximum=MAX_COST, default=0.0),
+        # v1.1: the hours of each working day of the horizon (instead of capacity_hours spread)
+        Column("hours_per_day", "number", minimum=0, maximum=24, exact=True),
     ),
     plain_extras=(("email", "an email address"),),
 )
@@ -240,6 +243,17 @@ TASKS = Table(
     ),
 )
 
+# v1.1: an agent's available hours day by day within the horizon (the days it names)
+CALENDAR = Table(
+    "calendar.csv",
+    "agent_id",
+    (
+        Column("agent_id", "ref", required=True, nonempty=True),
+        Column("date", "date", required=True, nonempty=True),
+        Column("hours", "number", required=True, nonempty=True, minimum=0, maximum=24, exact=True),
+    ),
+)
+
 # Plan files read back as "the plan in force" (handover) or for comparison.
 PLAN_ASSIGNMENTS = Table(
     "assignments.csv",
@@ -271,7 +285,12 @@ TERMS = (
     "keep_customer_owner",
     "agents_per_customer",
     "balance",
+    # v1.1, with a horizon: work due sooner is worth more; late work costs (soft due dates)
+    "urgency",
+    "lateness",
 )
+# Terms that stand with service in its stage unless a policy's stages name them.
+SERVICE_COMPANIONS = ("urgency", "lateness")
 
 
 class Policy(BaseModel):
@@ -324,6 +343,22 @@ class Policy(BaseModel):
         default_factory=lambda: {"A": 6.0, "B": 3.0, "C": 1.0},
         description="points for giving a customer of each tier an owner",
     )
+    due_dates: Literal["hard", "soft", "off"] | None = Field(
+        None,
+        description="with a horizon: hard = no task late, soft = late at a price, off = dates ignored;"
+        " empty = soft when the scenario has a horizon",
+    )
+    late_penalty: PriorityValues = Field(
+        default_factory=lambda: {1: 0.1, 2: 0.2, 3: 0.4, 4: 0.8, 5: 1.6},
+        description="points per hour of a task done after its due date, by priority (soft due dates)",
+    )
+    urgency_weight: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_POINTS,
+        description="extra share of a task's priority points for work due on the first day, falling"
+        " to 0 at the horizon's end",
+    )
     stages: list[list[str]] | None = Field(
         None, description="lexicographic stages: each a list of terms, optimised in order"
     )
@@ -335,6 +370,14 @@ class Policy(BaseModel):
         missing = [p for p in range(1, 6) if p not in v]
         if missing:
             raise ValueError(f"priority_value needs levels 1..5, missing {missing}")
+        return dict(sorted(v.items()))
+
+    @field_validator("late_penalty")
+    @classmethod
+    def _late_levels(cls, v: dict[int, float]) -> dict[int, float]:
+        missing = [p for p in range(1, 6) if p not in v]
+        if missing:
+            raise ValueError(f"late_penalty needs levels 1..5, missing {missing}")
         return dict(sorted(v.items()))
 
     @field_validator("disruption_by_priority")
@@ -379,6 +422,45 @@ class Settings(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The longest horizon: a year of days (the day rows are agents x days).
+MAX_HORIZON_DAYS = 366
+
+
+class Horizon(BaseModel):
+    """v1.1: the days the batch is planned over. Working days are the weekdays named in
+    `working_days` that are not `holidays`; an agent's capacity_hours is spread evenly over
+    them unless hours_per_day or calendar.csv says otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime.date
+    days: int = Field(ge=1, le=MAX_HORIZON_DAYS)
+    working_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    )
+    holidays: list[datetime.date] = Field(default_factory=list)
+
+    @field_validator("start", "holidays", mode="before")
+    @classmethod
+    def _iso(cls, v):
+        """Dates as YAML dates or ISO text only (not numbers or datetimes)."""
+        for item in v if isinstance(v, list) else [v]:
+            if isinstance(item, datetime.datetime) or not isinstance(item, datetime.date | str):
+                raise ValueError(f"expected an ISO date (YYYY-MM-DD), got {item!r}")
+            if isinstance(item, str):
+                try:
+                    datetime.date.fromisoformat(item)
+                except ValueError:
+                    raise ValueError(f"expected an ISO date (YYYY-MM-DD), got {item!r}") from None
+        return v
+
+    @property
+    def end(self) -> datetime.date:
+        """The last day of the horizon."""
+        return self.start + datetime.timedelta(days=self.days - 1)
+
+
 def _plain(value: str | None, noun: str) -> str | None:
     """A text that names something (an id, the scenario) must hold no control character."""
     rule = None if value is None else control_rule(value, noun)
@@ -402,6 +484,8 @@ class ScenarioConfig(BaseModel):
     tasks: str = "tasks.csv"
     customers: str | None = None
     events: str | None = None
+    horizon: Horizon | None = None
+    calendar: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -410,8 +494,25 @@ class ScenarioConfig(BaseModel):
 
 
 # --------------------------------------------------------------------------- events.yaml
-class Leave(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Dated(BaseModel):
+    """v1.1: an event that holds from a day until a day (both included) of the horizon."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: datetime.date | None = Field(None, alias="from")
+    until: datetime.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.from_ is not None and self.until is not None and self.until < self.from_:
+            raise ValueError(f"until ({self.until}) is before from ({self.from_})")
+        return self
+
+    @property
+    def dated(self) -> bool:
+        return self.from_ is not None or self.until is not None
+
+
+class Leave(_Dated):
     leave: str
     to: list[str] | None = None
 
@@ -456,8 +557,21 @@ class _AgentChange(BaseModel):
         return _plain(v, "an id")
 
 
-class CapacityChange(_AgentChange):
-    capacity_hours: float = Field(ge=0, le=MAX_HOURS)
+class CapacityChange(_AgentChange, _Dated):
+    """The agent's capacity_hours for the batch, or (v1.1) its hours_per_day on the working
+    days from `from` until `until` (the whole horizon when neither is given)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+    capacity_hours: float | None = Field(None, ge=0, le=MAX_HOURS)
+    hours_per_day: float | None = Field(None, ge=0, le=24)
+
+    @model_validator(mode="after")
+    def _one_measure(self):
+        if (self.capacity_hours is None) == (self.hours_per_day is None):
+            raise ValueError("a capacity change gives exactly one of capacity_hours and hours_per_day")
+        if self.dated and self.hours_per_day is None:
+            raise ValueError("a dated capacity change gives hours_per_day")
+        return self
 
 
 class TransferChange(_AgentChange):

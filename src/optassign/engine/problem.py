@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from optassign.contract.schema import Policy
+from optassign.scenario.calendar import cumulative_hours, due_days
 from optassign.scenario.scenario import Scenario
 
 # Hours enter the solver as integers in hundredths of an hour (0.6 minutes). Values on that
@@ -173,6 +174,13 @@ class ProblemData:
     move_budget: int | None = None
     forced: np.ndarray | None = None  # bool[T]
     owner_forced: np.ndarray | None = None  # bool[C]
+    # Time (a horizon with due dates on): day d's row of agent a says the hours of its on-time
+    # tasks due by day d, plus its owned hours pro rata, fit in day_cum[a, d], the scaled hours
+    # it has from the first day through day d (day_cum[:, -1] is `capacity`).
+    day_cum: np.ndarray | None = None  # int64[A, H]
+    task_due: np.ndarray | None = None  # int64[T]: the day index each task is due by
+    day_dates: np.ndarray | None = None  # datetime64[D][H]
+    due_hard: bool = False  # no task may be late (else late work is priced, days.py)
 
     @property
     def n_tasks(self) -> int:
@@ -208,6 +216,7 @@ TASK_ARRAYS = (
     "pin_broken",
     "must_assign",
     "forced",
+    "task_due",
 )
 AGENT_ARRAYS = (
     "agent_ids",
@@ -218,6 +227,7 @@ AGENT_ARRAYS = (
     "cost_per_hour",
     "agent_skill",
     "agent_region",
+    "day_cum",
 )
 CUSTOMER_ARRAYS = (
     "customer_ids",
@@ -285,6 +295,20 @@ def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemDa
         customer_skill, customer_region, agent_skill, agent_region, active, region_hard, ownership_hours
     )
 
+    capacity = capacity_to_int(agents["capacity_hours"])
+    time: dict = {}
+    mode = due_date_mode(policy, scenario)
+    if mode != "off":
+        days = scenario.days
+        cum = cumulative_hours(agents, days, scenario.calendar)
+        day_cum = capacity_to_int(cum.ravel()).reshape(cum.shape)
+        capacity = day_cum[:, -1].copy()
+        time = dict(
+            day_cum=day_cum,
+            task_due=due_days(tasks["due_date"], days),
+            day_dates=days.dates,
+            due_hard=mode == "hard",
+        )
     return ProblemData(
         task_ids=tasks["task_id"].to_numpy(dtype=object),
         agent_ids=agent_ids,
@@ -299,7 +323,7 @@ def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemDa
         current=current,
         pinned=pin_active,
         pin_broken=pinned_raw & ~pin_active,
-        capacity=capacity_to_int(agents["capacity_hours"]),
+        capacity=capacity,
         max_tasks=_cap(agents["max_tasks"]),
         max_customers=_cap(agents["max_customers"]),
         active=active,
@@ -314,7 +338,15 @@ def build_problem(scenario: Scenario, policy: Policy | None = None) -> ProblemDa
         task_cand=task_cand,
         owner_cand=owner_cand,
         region_hard=region_hard,
+        **time,
     )
+
+
+def due_date_mode(policy: Policy, scenario: Scenario) -> str:
+    """hard, soft or off: the policy's `due_dates`, soft by default, off without a horizon."""
+    if scenario.days is None:
+        return "off"
+    return policy.due_dates or "soft"
 
 
 def candidates(

@@ -19,9 +19,10 @@ import numpy as np
 
 from optassign import interrupt
 from optassign.contract.schema import Policy
+from optassign.engine.days import effective_due, late_points
 from optassign.engine.model.objective import TERM_FUNCTIONS
 from optassign.engine.model.variables import Variables
-from optassign.engine.problem import POINT_SCALE, ProblemData
+from optassign.engine.problem import POINT_SCALE, Candidates, ProblemData
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class Relaxation:
     rounds: int
     columns: int
     status: str
+    # With a horizon: per task pair the points its day rows charge for doing it on time (the
+    # hours times the day duals of its agent from its due day on); None without one.
+    day_price: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -125,10 +129,13 @@ def relax(
     dual x hours - slot dual, for every pair."""
     started = time.perf_counter()
     deadline = started + time_limit
+    timed = _DayRows(data, policy, names) if data.day_cum is not None else None
+    if timed is not None:
+        data = timed.data
     tc, oc = data.task_cand, data.owner_cand
     t_row, o_row = tc.row, oc.row
-    cx, co = pair_coefficients(data, policy, names)
-    dual = _Dual(data, cx, co)
+    cx, co = pair_coefficients(data, policy, names) if timed is None else (timed.cx, timed.co)
+    dual = _Dual(data, cx, co, timed)
     bound = np.inf
     seed: Relaxation | None = None
     if len(tc) + len(oc) <= FULL_LP_PAIRS:
@@ -152,7 +159,7 @@ def relax(
         if include is not None:
             act_x |= tc.chosen(include[0])
             act_o |= oc.chosen(include[1])
-    lp = _RestrictedLp(data, cx, co)
+    lp = _RestrictedLp(data, cx, co, timed)
     lp.add(act_x, act_o)
     rounds, converged, priced = 0, False, None
     values = (np.zeros(len(tc)), np.zeros(len(oc)))
@@ -165,9 +172,10 @@ def relax(
                 continue
             break
         lam, mu, nu, task_dual, customer_dual = lp.duals()
+        day = lp.day_duals()
         values = lp.values()  # of this round: a later one cut short by the clock has none
-        rt, ro = dual.pair_values(lam, mu, nu)
-        bound = min(bound, dual.value(rt, ro, lam, mu, nu))
+        rt, ro = dual.pair_values(lam, mu, nu, day)
+        bound = min(bound, dual.value(rt, ro, lam, mu, nu, day))
         priced = (rt - task_dual[t_row], ro - customer_dual[o_row])
         new_x = (priced[0] > PRICE_TOL) & ~lp.has_x
         new_o = (priced[1] > PRICE_TOL) & ~lp.has_o
@@ -185,12 +193,14 @@ def relax(
     seconds = time.perf_counter() - started
     if priced is None:
         if seed is not None:  # no LP round finished: the dual alone
-            return dataclasses.replace(seed, seconds=seconds, status="dual only")
+            out = dataclasses.replace(seed, seconds=seconds, status="dual only")
+            return out if timed is None else timed.folded(out, None)
         nothing_x, nothing_o = np.zeros(len(tc)), np.zeros(len(oc))
-        return Relaxation(
+        out = Relaxation(
             float("nan"), nothing_x, nothing_o, nothing_x, nothing_o, seconds, rounds, lp.columns, "failed"
         )
-    return Relaxation(
+        return out if timed is None else timed.folded(out, None)
+    out = Relaxation(
         bound=float(bound),
         x=values[0],
         o=values[1],
@@ -201,6 +211,7 @@ def relax(
         columns=lp.columns,
         status="optimal" if converged else "priced",
     )
+    return out if timed is None else timed.folded(out, day)
 
 
 def _highs() -> highspy.Highs:
@@ -229,9 +240,10 @@ class _RestrictedLp:
     customer (<= 1), and per agent its hours, task slots and customer slots. Pinned pairs are
     held at 1."""
 
-    def __init__(self, data: ProblemData, cx: np.ndarray, co: np.ndarray):
+    def __init__(self, data: ProblemData, cx: np.ndarray, co: np.ndarray, timed: _DayRows | None = None):
         d = self.data = data
         self.cx, self.co = cx, co
+        self.timed = timed
         T, C, A = d.n_tasks, d.n_customers, d.n_agents
         self.must = d.must_assign if d.must_assign is not None else np.zeros(T, bool)
         inf = highspy.kHighsInf
@@ -248,6 +260,9 @@ class _RestrictedLp:
         none = np.zeros(0, dtype=np.int32)
         self.h.addRows(len(lower), lower, upper, 0, none, none, np.zeros(0))
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self.day_base = len(lower)
+        if timed is not None:
+            timed.add_rows(self.h, self.day_base)
         self.has_x, self.has_o = np.zeros(len(d.task_cand), bool), np.zeros(len(d.owner_cand), bool)
         self.order: list[tuple[bool, np.ndarray]] = []  # (task pairs?, pair indices) per block of columns
         self.columns = 0
@@ -279,6 +294,10 @@ class _RestrictedLp:
             index[starts], index[starts + 1] = row, T + C + agent
             value[starts + 1] = cand.weight[idx]
             index[starts[slotted] + 2] = slot_row[slotted]
+            if self.timed is not None:  # one more entry: the pair's (agent, due day) balance row
+                starts, index, value = self.timed.column_entries(
+                    tasks, idx, agent, cand.weight[idx], starts, index, value, self.day_base
+                )
             lower = d.pinned[cand.row[idx]].astype(float) if tasks else np.zeros(len(idx))
             cost = (self.cx if tasks else self.co)[idx]
             self.h.addCols(len(idx), cost, lower, np.ones(len(idx)), len(index), starts, index, value)
@@ -301,14 +320,21 @@ class _RestrictedLp:
         d = self.data
         T, C, A = d.n_tasks, d.n_customers, d.n_agents
         y = np.asarray(self.h.getSolution().row_dual)
-        agents = np.maximum(y[T + C :], 0.0)
+        agents = np.maximum(y[T + C : T + C + 3 * A], 0.0)
         return agents[:A], agents[A : 2 * A], agents[2 * A :], y[:T], y[T : T + C]
+
+    def day_duals(self) -> np.ndarray | None:
+        """The day rows' duals (>= 0) per agent and due day, None without day rows."""
+        if self.timed is None:
+            return None
+        y = np.asarray(self.h.getSolution().row_dual)
+        return self.timed.duals(y, self.day_base)
 
     def values(self) -> tuple[np.ndarray, np.ndarray]:
         """The LP's value of every task pair and owner pair (0 out of play)."""
         col = np.asarray(self.h.getSolution().col_value)
         x, o = np.zeros(len(self.has_x)), np.zeros(len(self.has_o))
-        at = 0
+        at = 0 if self.timed is None else self.timed.n_columns
         for tasks, idx in self.order:
             (x if tasks else o)[idx] = col[at : at + len(idx)]
             at += len(idx)
@@ -463,9 +489,10 @@ class _Dual:
     is an upper bound on the LP, hence on every plan, for any multipliers. Its minimum equals
     the LP optimum (the row subproblems have integral optima)."""
 
-    def __init__(self, data: ProblemData, cx: np.ndarray, co: np.ndarray):
+    def __init__(self, data: ProblemData, cx: np.ndarray, co: np.ndarray, timed: _DayRows | None = None):
         d = data
         self.cx, self.co = cx, co
+        self.timed = timed
         self.t_agent, self.o_agent = d.task_cand.agent, d.owner_cand.agent
         self.tw, self.ow = d.task_cand.weight.astype(float), d.owner_cand.weight.astype(float)
         must = d.must_assign if d.must_assign is not None else np.zeros(d.n_tasks, bool)
@@ -476,17 +503,34 @@ class _Dual:
         self.mt = np.where(self.capped_t, d.max_tasks, 0).astype(float)
         self.mc = np.where(self.capped_c, d.max_customers, 0).astype(float)
 
-    def pair_values(self, lam: np.ndarray, mu: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Reduced values r of every task pair and owner pair (slot multipliers only where capped)."""
+    def pair_values(
+        self, lam: np.ndarray, mu: np.ndarray, nu: np.ndarray, day: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Reduced values r of every task pair and owner pair (slot multipliers only where
+        capped; `day`, the day rows' multipliers per agent and due day, where there are some)."""
         mu, nu = mu * self.capped_t, nu * self.capped_c
         rt = self.cx - lam[self.t_agent] * self.tw - mu[self.t_agent]
         ro = self.co - lam[self.o_agent] * self.ow - nu[self.o_agent]
+        if day is not None and self.timed is not None:
+            price_t, price_o = self.timed.prices(day)
+            rt, ro = rt - price_t, ro - price_o
         return rt, ro
 
-    def value(self, rt: np.ndarray, ro: np.ndarray, lam: np.ndarray, mu: np.ndarray, nu: np.ndarray) -> float:
+    def value(
+        self,
+        rt: np.ndarray,
+        ro: np.ndarray,
+        lam: np.ndarray,
+        mu: np.ndarray,
+        nu: np.ndarray,
+        day: np.ndarray | None = None,
+    ) -> float:
         """L at the multipliers that gave the reduced values `rt`, `ro`."""
         slots = (mu * self.capped_t) @ self.mt + (nu * self.capped_c) @ self.mc
-        return self.t_rows.hard_max(rt) + self.o_rows.hard_max(ro) + float(lam @ self.cap) + float(slots)
+        rows = float((day * self.timed.rhs).sum()) if day is not None and self.timed is not None else 0.0
+        return (
+            self.t_rows.hard_max(rt) + self.o_rows.hard_max(ro) + float(lam @ self.cap) + float(slots) + rows
+        )
 
 
 class _OutOfTime(Exception):
@@ -536,3 +580,153 @@ class _Rows:
         _, pos = np.unique(self.row[idx], return_index=True)
         first[idx[pos]] = True
         return first
+
+
+# --------------------------------------------------------------------------- day rows
+class _DayRows:
+    """The day rows of a batch with a horizon (days.py), as the LP holds them.
+
+    For agent a and each due day k before the last (the last is the hours row): a balance row
+    says s[a, k] is the hours of a's on-time pairs due on day k, another that g[a] is its owned
+    hours, and the day row says sum_{j <= k} s[a, j] + share[a, k] g[a] <= day_cum[a, k] (share:
+    the part of its hours it has by day k). Each pair column gains one entry. With soft due
+    dates every task due before the last day also has a late copy of each pair: in no day row,
+    worth its points less its late points. `data` is the problem over these extended pairs;
+    `folded` maps a relaxation of it back onto the problem's own pairs."""
+
+    def __init__(self, data: ProblemData, policy: Policy, names: list[str]):
+        d = self.original = data
+        tc = d.task_cand
+        H = d.day_cum.shape[1]
+        due = effective_due(d)
+        self.days = np.unique(due[due < H - 1])
+        K = self.K = len(self.days)
+        A = d.n_agents
+        task_bucket = np.where(due < H - 1, np.searchsorted(self.days, np.minimum(due, H - 1)), -1)
+        cum = np.where(d.active[:, None], d.day_cum, 0).astype(float)
+        self.rhs = cum[:, self.days] if K else np.zeros((A, 0))
+        total = cum[:, -1:]
+        self.share = np.divide(self.rhs, total, out=np.zeros_like(self.rhs), where=total > 0)
+        late_rows = (task_bucket >= 0) & ~d.pinned & (not d.due_hard)
+        late_pairs = np.flatnonzero(late_rows[tc.row])
+        origin = np.concatenate([np.arange(len(tc)), late_pairs])
+        late = np.concatenate([np.zeros(len(tc), bool), np.ones(len(late_pairs), bool)])
+        order = np.argsort(tc.row[origin], kind="stable")  # each row: its pairs, then their late copies
+        self.origin, self.late = origin[order], late[order]
+        counts = np.bincount(tc.row[self.origin], minlength=d.n_tasks)
+        ext = Candidates(
+            np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            tc.agent[self.origin],
+            tc.cross_region[self.origin],
+            tc.overqual[self.origin],
+            tc.weight[self.origin],
+            tc.value[self.origin],
+        )
+        self.data = d.replace(task_cand=ext)
+        self.bucket = np.where(self.late, -1, task_bucket[ext.row])
+        self.cx, self.co = pair_coefficients(self.data, policy, names)
+        if "lateness" in names:
+            self.cx = self.cx - np.where(self.late, late_points(d, policy)[ext.row], 0.0)
+        self.n_columns = A * K + A if K else 0
+
+    def add_rows(self, h: highspy.Highs, base: int) -> None:
+        """The balance and day rows from row `base` on, and the s and g columns."""
+        if not self.K:
+            return
+        A, K = self.original.n_agents, self.K
+        inf = highspy.kHighsInf
+        none = np.zeros(0, dtype=np.int32)
+        lower = np.concatenate([np.zeros(A * K + A), np.full(A * K, -inf)])
+        upper = np.concatenate([np.zeros(A * K + A), self.rhs.ravel()])
+        h.addRows(len(lower), lower, upper, 0, none, none, np.zeros(0))
+        day_row = base + A * K + A + np.arange(A * K).reshape(A, K)
+        # s[a, k]: -1 in its balance row, +1 in the day rows of a from k on
+        a_idx, k_idx = np.divmod(np.arange(A * K), K)
+        per_s = 1 + (K - k_idx)
+        # g[a]: -1 in its balance row, + share in each of a's day rows
+        per = np.concatenate([per_s, np.full(A, 1 + K)])
+        starts = np.concatenate([[0], np.cumsum(per)[:-1]])
+        index = np.empty(int(per.sum()), dtype=np.int32)
+        value = np.empty(len(index))
+        index[starts[: A * K]] = base + np.arange(A * K)
+        value[starts[: A * K]] = -1.0
+        later = np.arange(K)[None, :] >= k_idx[:, None]  # (A*K, K): day rows k' >= k
+        rows_s = np.where(later, day_row[a_idx], -1)
+        fill = np.flatnonzero(rows_s.ravel() >= 0)
+        pos_s = (starts[: A * K, None] + 1 + np.cumsum(later, axis=1) - 1).ravel()[fill]
+        index[pos_s] = rows_s.ravel()[fill]
+        value[pos_s] = 1.0
+        g_starts = starts[A * K :]
+        index[g_starts] = base + A * K + np.arange(A)
+        value[g_starts] = -1.0
+        index[(g_starts[:, None] + 1 + np.arange(K)[None, :]).ravel()] = day_row.ravel()
+        value[(g_starts[:, None] + 1 + np.arange(K)[None, :]).ravel()] = self.share.ravel()
+        n = len(per)
+        h.addCols(n, np.zeros(n), np.zeros(n), np.full(n, inf), len(index), starts, index, value)
+
+    def column_entries(
+        self,
+        tasks: bool,
+        idx: np.ndarray,
+        agent: np.ndarray,
+        weight: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+        base: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pair columns' entries (CSR by column) with each one's balance row added: its
+        agent's row for its due day (on-time task pairs due before the last day), or its
+        agent's owned-hours row (owner pairs)."""
+        if not self.K:
+            return starts, index, value
+        A, K = self.original.n_agents, self.K
+        if tasks:
+            bucket = self.bucket[idx]
+            extra = np.flatnonzero(bucket >= 0)
+            rows = base + agent[extra].astype(np.int64) * K + bucket[extra]
+        else:
+            extra = np.arange(len(idx))
+            rows = base + A * K + agent.astype(np.int64)
+        col = np.repeat(np.arange(len(idx)), np.diff(np.append(starts, len(index))))
+        col = np.concatenate([col, extra])
+        index = np.concatenate([index, rows.astype(np.int32)])
+        value = np.concatenate([value, weight[extra].astype(float)])
+        order = np.argsort(col, kind="stable")
+        counts = np.bincount(col, minlength=len(idx))
+        return np.concatenate([[0], np.cumsum(counts)[:-1]]), index[order], value[order]
+
+    def duals(self, y: np.ndarray, base: int) -> np.ndarray:
+        A, K = self.original.n_agents, self.K
+        return np.maximum(y[base + A * K + A : base + 2 * A * K + A], 0.0).reshape(A, K)
+
+    def prices(self, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points the day rows at multipliers `day` charge each (extended) task pair and owner
+        pair: its hours times its agent's multipliers from its due day on (owner pairs: times
+        their shares)."""
+        d = self.data
+        if not self.K:
+            return np.zeros(len(d.task_cand)), np.zeros(len(d.owner_cand))
+        suffix = np.cumsum(day[:, ::-1], axis=1)[:, ::-1]
+        tc, oc = d.task_cand, d.owner_cand
+        on = self.bucket >= 0
+        price_t = np.zeros(len(tc))
+        price_t[on] = tc.weight[on] * suffix[tc.agent[on], self.bucket[on]]
+        price_o = oc.weight * (day * self.share).sum(axis=1)[oc.agent]
+        return price_t, price_o
+
+    def folded(self, lp: Relaxation, day: np.ndarray | None) -> Relaxation:
+        """A relaxation of the extended problem as one of the original: values summed over a
+        pair and its late copy, reduced costs the better of the two, and each pair's day price."""
+        P = len(self.original.task_cand)
+        x = np.bincount(self.origin, weights=lp.x, minlength=P) if len(lp.x) else lp.x
+        reduced = np.full(P, -np.inf)
+        if len(lp.reduced_cost):
+            np.maximum.at(reduced, self.origin, lp.reduced_cost)
+        else:
+            reduced = lp.reduced_cost
+        price = np.zeros(P)
+        if day is not None:
+            on = ~self.late
+            price[self.origin[on]] = self.prices(day)[0][on]
+        return dataclasses.replace(lp, x=x, reduced_cost=reduced, day_price=price)

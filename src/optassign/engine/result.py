@@ -70,6 +70,8 @@ class Result:
     time_limit: float | None = None
     # the LP relaxation (or Lagrangian dual) the solve bounded and pruned with, if any
     relaxation: Relaxation | None = field(default=None, repr=False, compare=False)
+    # with a horizon: which assigned tasks are done after their due day (days.late_tasks)
+    late: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def total_objective(self) -> float:

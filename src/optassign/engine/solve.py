@@ -6,19 +6,22 @@ joined only by its multi-region agents (parts.solve_regions), or the problem who
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 
 import numpy as np
 
 from optassign.contract.schema import Policy
-from optassign.engine.budget import Budget, default_workers
+from optassign.engine import days
+from optassign.engine.budget import LP_SHARE, Budget, default_workers
 from optassign.engine.decompose import split
-from optassign.engine.model import owners_have_value, primary_terms
+from optassign.engine.model import evaluate, owners_have_value, primary_terms
 from optassign.engine.params import check_params
 from optassign.engine.parts import solve_parts, solve_regions
 from optassign.engine.problem import ProblemData
-from optassign.engine.progress import Progress, ProgressFn
-from optassign.engine.relax import Relaxation
-from optassign.engine.result import Result
+from optassign.engine.progress import Progress, ProgressFn, relabel
+from optassign.engine.relax import Relaxation, pair_coefficients, relax
+from optassign.engine.result import Result, SolveStatus, StageResult, relative_gap
 from optassign.engine.whole import SolveOptions, solve_whole
 
 __all__ = ["Progress", "ProgressFn", "SolveOptions", "default_workers", "primary_terms", "solve_problem"]
@@ -61,7 +64,20 @@ def solve_problem(
     (decompose.py) is solved part by part. A batch joined into one only by its multi-region
     agents is split too: the rounded LP plan's share of those agents is fixed, each region
     solved as a part within a share of the time, and the merged plan is the start of the solve
-    over the whole batch. `decompose=False` solves it whole from the start."""
+    over the whole batch. `decompose=False` solves it whole from the start.
+
+    A batch with a horizon and due dates on (`data.day_cum`) is solved through its day rows
+    (`_solve_in_time`)."""
+    if data.day_cum is not None:
+
+        def solve_priced(priced: ProblemData, seconds: float, report: ProgressFn | None) -> Result:
+            return solve_problem(
+                priced, policy, time_limit=seconds, workers=workers, seed=seed, hint=hint,
+                progress=report, log=log, lp=lp, prune=prune, deterministic=deterministic,
+                lagrangian=lagrangian, decompose=decompose, **params,
+            )  # fmt: skip
+
+        return _solve_in_time(data, policy, time_limit, solve_priced, lp=lp, progress=progress)
     budget = Budget(time_limit, deterministic)
     options = SolveOptions(
         seed=seed,
@@ -107,3 +123,89 @@ def _what_the_policy_uses(
         none = np.zeros(0)
         relaxation = dataclasses.replace(relaxation, o=none, owner_reduced_cost=none)
     return data, hint, relaxation
+
+
+# Share of the time limit kept for the day-row repair and the final scoring of a timed batch.
+TIME_PASS_SHARE = 0.03
+
+
+def _solve_in_time(
+    data: ProblemData,
+    policy: Policy,
+    time_limit: float,
+    solve_priced: Callable[[ProblemData, float, ProgressFn | None], Result],
+    *,
+    lp: bool,
+    progress: ProgressFn | None,
+) -> Result:
+    """A batch with day rows: (1) the LP relaxation with them (relax.py) bounds the batch and
+    prices each pair's use of its agent's days; (2) the batch without day rows, each pair's
+    value less that price (with soft due dates, at most the task's late points) and plus its
+    urgency, is solved as any other; (3) the plan is made to obey the day rows (days.repair)
+    and scored on the batch itself, the lateness its schedule has included."""
+    started = time.perf_counter()
+
+    def clock() -> float:
+        return time.perf_counter() - started
+
+    if progress is not None:
+        progress(Progress("LP relaxation with day rows", 0.0))
+    primary = primary_terms(policy)
+    relaxation = (
+        relax(data, policy, primary, time_limit=max(1.0, LP_SHARE * time_limit))
+        if lp and len(data.task_cand)
+        else None
+    )
+    tc = data.task_cand
+    price = np.zeros(len(tc))
+    if relaxation is not None and relaxation.day_price is not None:
+        price = relaxation.day_price
+        if not data.due_hard:
+            price = np.minimum(price, days.late_points(data, policy)[tc.row])
+    urgency = days.urgency_points(data, policy)[tc.row]
+    priced = data.replace(
+        task_cand=dataclasses.replace(tc, value=tc.value + urgency - price),
+        day_cum=None,
+        task_due=None,
+        day_dates=None,
+        due_hard=False,
+    )
+    left = time_limit - (time.perf_counter() - started)
+    report = None if progress is None else relabel(progress, "priced by day", clock)
+    inner = solve_priced(priced, max(0.5, left - TIME_PASS_SHARE * time_limit), report)
+    if progress is not None:
+        progress(Progress("day rows", clock()))
+    value, _ = pair_coefficients(data, policy, primary)
+    assign, fixed = days.repair(data, policy, inner.assign, inner.owner, value)
+    terms = evaluate(data, policy, assign, inner.owner)
+    objective = float(sum(terms.get(n, 0.0) for n in primary))
+    bound = relaxation.bound if relaxation is not None and relaxation.status != "failed" else float("inf")
+    status = inner.status if not inner.status.has_solution else SolveStatus.FEASIBLE
+    first = inner.stages[0] if inner.stages else StageResult(primary, status, objective, bound, 0.0)
+    stages = [StageResult(first.terms, status, objective, bound, first.seconds), *inner.stages[1:]]
+    late = days.late_tasks(data, policy, assign, inner.owner)
+    statistics = dict(inner.statistics)
+    statistics.update(
+        day_lp_status=relaxation.status if relaxation is not None else "off",
+        day_lp_bound=bound,
+        day_lp_seconds=relaxation.seconds if relaxation is not None else 0.0,
+        day_repair_removed=fixed["removed"],
+        day_repair_placed=fixed["placed"],
+        day_repair_moved=fixed["moved"],
+        late_tasks=int(days.finished_late(data, assign, inner.owner, late).sum()),
+    )
+    return dataclasses.replace(
+        inner,
+        status=status,
+        objective=objective,
+        best_bound=bound,
+        gap=relative_gap(objective, bound) if status.has_solution else float("inf"),
+        runtime=clock(),
+        assign=assign,
+        terms=terms,
+        stages=stages,
+        statistics=statistics,
+        time_limit=time_limit,
+        relaxation=relaxation,
+        late=late,
+    )

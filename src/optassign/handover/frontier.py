@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from optassign.contract.schema import Policy
-from optassign.engine.model import evaluate
+from optassign.engine.model import points
 from optassign.engine.problem import ProblemData
 from optassign.engine.result import Result
 from optassign.engine.solve import ProgressFn, primary_terms, solve_problem
@@ -75,12 +75,11 @@ def frontier_row(budget: int | None, r: Result, prep: Prepared, policy: Policy) 
     d = prep.data
     moved = (d.current >= 0) & (r.assign != d.current)
     moved_o = (d.owner >= 0) & (r.owner != d.owner)
-    terms = evaluate(d, policy, r.assign, r.owner)
     gap = r.stages[0].gap if r.stages else r.gap
     return {
         "budget": "" if budget is None else budget,
         "moves": int((moved & ~prep.forced).sum() + (moved_o & ~prep.owner_forced).sum()),
-        "objective": round(sum(terms[t] for t in primary_terms(policy)), 6),
+        "objective": round(points(d, policy, primary_terms(policy), r.assign, r.owner), 6),
         "coverage": coverage(d.priority.astype(int), r.assign >= 0),
         "gap": round(float(gap), 6) if np.isfinite(gap) else None,
         "forced": int((moved & prep.forced).sum() + (moved_o & prep.owner_forced).sum()),

@@ -14,7 +14,8 @@ import pandas as pd
 
 from optassign.contract.io import write_csv
 from optassign.contract.writer import atomic_folder
-from optassign.engine.problem import ProblemData
+from optassign.engine import days
+from optassign.engine.problem import HOUR_SCALE, ProblemData
 from optassign.engine.result import Result
 from optassign.plan.reasons import reasons as why_assigned
 from optassign.scenario.scenario import Scenario
@@ -122,9 +123,86 @@ def build_plan(
         )
 
     agent_load = agent_load_table(scenario, data, assign, owner)
+    tables = dict(extra_tables or {})
+    summary_time = {}
+    if data.day_cum is not None:
+        worklists, agent_days, summary_time = _days(scenario, data, result, assignments)
+        tables = {"worklists.csv": worklists, "agent_days.csv": agent_days, **tables}
     summary = _summary(scenario, data, result, assignments, owners, agent_load)
+    summary.update(summary_time)
     summary.update(summary_extra or {})
-    return Plan(scenario, assignments, owners, agent_load, summary, result, data, dict(extra_tables or {}))
+    return Plan(scenario, assignments, owners, agent_load, summary, result, data, tables)
+
+
+def _days(
+    scenario: Scenario, d: ProblemData, result: Result, assignments: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """With a horizon: assignments.csv gains planned_date (the day a task is finished, each
+    agent working its on-time tasks earliest due first, then its late ones), start_date and
+    late_days; the worklists (agent_id, position, task_id, ...) and agent_days (agent_id, date,
+    available_hours, planned_hours) tables; summary.json's horizon and late work by priority."""
+    assign, owner = result.assign, result.owner
+    late = result.late if result.late is not None else np.zeros(d.n_tasks, dtype=bool)
+    sch = days.schedule(d, assign, owner, late)
+    dates = np.append(np.datetime_as_string(d.day_dates, unit="D").astype(object), "")
+    finish, start = sch["finish"], sch["start"]
+    late_days = np.where(finish >= 0, np.maximum(finish - d.task_due, 0), 0)
+    assignments["start_date"] = dates[start]
+    assignments["planned_date"] = dates[finish]
+    assignments["late_days"] = late_days
+    on = np.flatnonzero(assign >= 0)
+    on = on[np.lexsort((sch["position"][on], assign[on]))]
+    agent_ids = d.agent_ids
+    worklists = pd.DataFrame(
+        {
+            "agent_id": agent_ids[assign[on]],
+            "position": sch["position"][on],
+            "task_id": d.task_ids[on],
+            "start_date": dates[start[on]],
+            "planned_date": dates[finish[on]],
+            "due_date": assignments["due_date"].to_numpy(dtype=object)[on],
+            "hours": scenario.tasks["effort_hours"].to_numpy(dtype=float)[on],
+            "priority": d.priority[on].astype(int),
+            "late_days": late_days[on],
+        }
+    )
+    A, H = d.day_cum.shape
+    agent_days = pd.DataFrame(
+        {
+            "agent_id": np.repeat(agent_ids, H),
+            "date": np.tile(dates[:H], A),
+            "available_hours": (sch["available"] / HOUR_SCALE).ravel().round(2),
+            "planned_hours": (sch["planned"] / HOUR_SCALE).ravel().round(2),
+        }
+    )
+    effort = scenario.tasks["effort_hours"].to_numpy(dtype=float)
+    late_on = late_days > 0
+    by_priority = {
+        str(p): {
+            "tasks": int((late_on & (d.priority == p)).sum()),
+            "hours": round(float(effort[late_on & (d.priority == p)].sum()), 6),
+        }
+        for p in range(5, 0, -1)
+    }
+    horizon = scenario.config.horizon
+    summary = {
+        "horizon": {
+            "start": str(horizon.start),
+            "days": horizon.days,
+            "working_days": int(days_working(scenario)),
+            "due_dates": "hard" if d.due_hard else "soft",
+        },
+        "late": {
+            "tasks": int(late_on.sum()),
+            "hours": round(float(effort[late_on].sum()), 6),
+            "by_priority": by_priority,
+        },
+    }
+    return worklists, agent_days, summary
+
+
+def days_working(scenario: Scenario) -> int:
+    return int(scenario.days.working.sum()) if scenario.days is not None else 0
 
 
 def agent_load_table(
@@ -142,6 +220,8 @@ def agent_load_table(
     own_hours = np.bincount(owner[owned], weights=own[owned], minlength=d.n_agents)
     hours = np.round(task_hours + own_hours, 6)
     capacity = scenario.agents["capacity_hours"].to_numpy(dtype=float)
+    if d.day_cum is not None:  # with a horizon the capacity is the calendar's hours
+        capacity = d.capacity / HOUR_SCALE
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.where(capacity > 0, hours / capacity, 0.0)
     return pd.DataFrame(

@@ -28,6 +28,7 @@ from optassign.contract.schema import (
     Skills,
     Transfer,
 )
+from optassign.scenario.calendar import dated_rows
 
 
 class Staffed(Protocol):
@@ -37,6 +38,8 @@ class Staffed(Protocol):
 
     agents: pd.DataFrame
     config: Any
+    calendar: pd.DataFrame | None
+    days: Any  # calendar.Days | None
 
     def replace(self, **changes: Any) -> Self: ...
 
@@ -107,12 +110,19 @@ def apply_events(
     agents = scenario.agents.copy()
     agents.attrs = {}
     state = _Applying(agents, label, lines, scenario.config.agents, warnings if warnings is not None else [])
+    state.days = scenario.days
     for i, event in enumerate(items):
         APPLY[type(event)](state, i, event)
     if state.problems:
         raise ScenarioError(state.problems)
     state.check_receivers()
-    return scenario.replace(agents=state.agents.reset_index(drop=True))
+    changed = {"agents": state.agents.reset_index(drop=True)}
+    if state.dated:  # later rows of one (agent, date) override earlier ones and calendar.csv's
+        rows = pd.concat([c for c in [scenario.calendar, *state.dated] if c is not None], ignore_index=True)
+        rows = rows.drop_duplicates(["agent_id", "date"], keep="last").reset_index(drop=True)
+        rows.attrs = {}
+        changed["calendar"] = rows
+    return scenario.replace(**changed)
 
 
 @dataclass
@@ -127,6 +137,19 @@ class _Applying:
     problems: list[InputProblem] = field(default_factory=list)
     hired: dict[str, int] = field(default_factory=dict)  # agent_id -> the event that hired it
     receivers: list[tuple[int, str, str]] = field(default_factory=list)  # (event, leaver, to)
+    days: Any = None  # the horizon's days (calendar.Days), None without a horizon
+    dated: list[pd.DataFrame] = field(default_factory=list)  # calendar rows the events wrote
+
+    def calendar_rows(
+        self, i: int, key: str, agent_id: str, start, until, hours: float, working: bool
+    ) -> None:
+        """Calendar rows for a dated event, or a problem when the batch has no horizon."""
+        if self.days is None:
+            self.problem(
+                i, key, agent_id, "a dated event needs a horizon in scenario.yaml (horizon: {start, days})"
+            )
+            return
+        self.dated.append(dated_rows(agent_id, self.days, start, until, hours, working))
 
     @property
     def option(self) -> bool:
@@ -173,13 +196,17 @@ class _Applying:
 
 
 def _leave(state: _Applying, i: int, event: Leave) -> None:
-    """The agent becomes inactive; its `to:` agents are checked once every event is applied."""
+    """The agent becomes inactive, or (dated) has no hours from `from` until `until`; its `to:`
+    agents are checked once every event is applied."""
     pos = state.position(i, "leave", event.leave)
     for j, target in enumerate(event.to or []):
         key = "to" if len(event.to or []) == 1 else f"to.{j}"
         if state.position(i, key, target) is not None:
             state.receivers.append((i, event.leave, target))
     if pos is None:
+        return
+    if event.dated:
+        state.calendar_rows(i, "leave", event.leave, event.from_, event.until, 0.0, working=False)
         return
     if not bool(state.agents["active"].iat[pos]):
         state.warnings.append(
@@ -212,11 +239,17 @@ def _hire(state: _Applying, i: int, event: Hire) -> None:
 
 
 def _capacity(state: _Applying, i: int, event: Capacity) -> None:
-    """The agent's capacity_hours for the batch."""
+    """The agent's capacity_hours for the batch, or its hours_per_day on some days."""
     change = event.capacity
     pos = state.position(i, "capacity.agent", change.agent)
-    if pos is not None:
+    if pos is None:
+        return
+    if change.hours_per_day is None:
         state.set(pos, "capacity_hours", float(change.capacity_hours))
+    else:  # the agent's working days from..until (the whole horizon when undated)
+        state.calendar_rows(
+            i, "capacity.agent", change.agent, change.from_, change.until, change.hours_per_day, working=True
+        )
 
 
 def _transfer(state: _Applying, i: int, event: Transfer) -> None:

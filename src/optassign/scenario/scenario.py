@@ -31,6 +31,7 @@ from optassign.contract.schema import (
     ScenarioConfig,
     ScenarioError,
 )
+from optassign.scenario.calendar import Days, horizon_days, read_calendar
 from optassign.scenario.events import (
     read_events,
 )
@@ -56,12 +57,20 @@ class Scenario:
     config: ScenarioConfig = field(default_factory=ScenarioConfig)
     events: Events | None = None
     hashes: dict[str, str] = field(default_factory=dict)
+    # v1.1: calendar.csv rows (agent_id, date, hours) and what reading the inputs warned of
+    calendar: pd.DataFrame | None = None
+    warnings: tuple[str, ...] = ()
 
     def replace(self, **changes) -> Scenario:
         """A copy with some fields changed (e.g. another policy or changed staff)."""
         return dataclasses.replace(self, **changes)
 
     # -- parsed views, derived once -------------------------------------------------------
+    @cached_property
+    def days(self) -> Days | None:
+        """The horizon's days (None without a horizon: the batch has no time)."""
+        return horizon_days(self.config.horizon)
+
     @cached_property
     def agent_skills(self) -> pd.DataFrame:
         """Long frame (row, skill, level) of agents' skills; row is the agent's position."""
@@ -127,6 +136,19 @@ def load_scenario(folder: str | Path, *, policy: str | Policy | None = None) -> 
     events_name = config.events or "events.yaml"
     if config.events is not None or (folder / events_name).is_file():
         events = read_events(folder / events_name, problems, events_name)
+    warnings: list[str] = []
+    calendar = None
+    cal_name = config.calendar or "calendar.csv"
+    if config.calendar is not None or (folder / cal_name).is_file():
+        calendar = read_calendar(
+            folder / cal_name,
+            problems,
+            cal_name,
+            horizon_days(config.horizon),
+            None if agents is None else pd.Index(agents["agent_id"]),
+            config.agents,
+            warnings,
+        )
     if agents is not None and len(agents) == 0:  # nothing could receive work: refuse at the edge
         problems.append(
             InputProblem(config.agents, 1, None, None, "no agent rows: at least one agent is required")
@@ -158,6 +180,8 @@ def load_scenario(folder: str | Path, *, policy: str | Policy | None = None) -> 
         folder=folder,
         config=config,
         events=events,
+        calendar=calendar,
+        warnings=tuple(warnings),
         hashes={
             p.name: file_sha256(p)
             for p in sorted(folder.iterdir())

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optassign.contract.schema import TERMS, Policy
+from optassign.contract.schema import SERVICE_COMPANIONS, TERMS, Policy
+from optassign.engine import days
 from optassign.engine.model.variables import Variables
 from optassign.engine.problem import HOUR_SCALE, POINT_SCALE, UTIL_SCALE, ProblemData, points_to_int
 
@@ -122,6 +123,19 @@ def balance(d: ProblemData, p: Policy, v: Variables) -> Term:
     return Term("balance", np.array(var, np.int64), np.rint(coef).astype(np.int64))
 
 
+def urgency(d: ProblemData, p: Policy, v: Variables) -> Term:
+    """Soft (with a horizon): + urgency_weight x priority points x the share of the horizon
+    left after the task's due day, for each assigned task."""
+    return _pair_term("urgency", v, days.urgency_points(d, p)[d.task_cand.row])
+
+
+def lateness(d: ProblemData, p: Policy, v: Variables) -> Term:
+    """Soft (soft due dates): - late_penalty[priority] per hour of each late task. Which tasks
+    are late follows from the plan (days.late_tasks); no solver variable carries it, the day
+    rows' prices do (days.py, relax.py)."""
+    return Term("lateness", np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
 TERM_FUNCTIONS: dict[str, Callable[[ProblemData, Policy, Variables], Term]] = {
     "service": service,
     "ownership": ownership,
@@ -133,6 +147,8 @@ TERM_FUNCTIONS: dict[str, Callable[[ProblemData, Policy, Variables], Term]] = {
     "keep_customer_owner": keep_customer_owner,
     "agents_per_customer": agents_per_customer,
     "balance": balance,
+    "urgency": urgency,
+    "lateness": lateness,
 }
 assert tuple(TERM_FUNCTIONS) == TERMS
 
@@ -149,6 +165,9 @@ def stage_plan(p: Policy, active: list[str]) -> list[list[str]]:
         return [list(active)]
     stages = [[t for t in s if t in active] for s in p.stages]
     named = {t for s in p.stages for t in s}
+    home = next((s for s in stages if "service" in s), stages[-1])
+    home.extend(t for t in SERVICE_COMPANIONS if t in active and t not in named)
+    named |= set(SERVICE_COMPANIONS)
     rest = [t for t in active if t not in named]
     if rest:
         stages[-1].extend(rest)
@@ -199,13 +218,17 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
             util = load[mask] / d.capacity[mask]
             measure = util.max() - (util.min() if p.balance == "spread" else 0.0)
             out["balance"] = -p.balance_weight * measure
+    if d.day_cum is not None:
+        out["urgency"] = days.urgency_points(d, p)[t].sum()
+        late = days.finished_late(d, assign, owner, days.late_tasks(d, p, assign, owner))
+        out["lateness"] = -days.late_points(d, p)[late].sum() if not d.due_hard else 0.0
     return {k: float(v) + 0.0 for k, v in out.items()}
 
 
 def points(d: ProblemData, p: Policy, names: list[str], assign: np.ndarray, owner: np.ndarray) -> float:
     """A plan's value on the named terms, in points, recomputed from the arrays."""
     terms = evaluate(d, p, assign, owner)
-    return float(sum(terms[n] for n in names))
+    return float(sum(terms.get(n, 0.0) for n in names))
 
 
 def owners_have_value(p: Policy) -> bool:
