@@ -98,6 +98,15 @@ def _high_water_kb(pid: int) -> int:
     return 0
 
 
+def write_results(frame, out: Path, stem: str) -> None:
+    """A results table as `stem`.csv and `stem`.md (a Markdown table) in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / f"{stem}.csv", index=False)
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + " --- |" * len(frame.columns)]
+    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in frame.itertuples(index=False)]
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+
+
 def priority_sum(plan_dir: Path) -> int:
     import pandas as pd
 

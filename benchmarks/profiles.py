@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from checker import check_plan, load_agents, load_customers, load_tasks  # noqa: E402
 
 sys.path.insert(0, str(HERE))
-from crm import run_cli  # noqa: E402
+from crm import run_cli, write_results  # noqa: E402
 
 # tasks -> (agents, regions, skills, time limit)
 SIZES = {10_000: (400, 10, 8, 20.0), 100_000: (2_000, 20, 12, 120.0)}
@@ -115,7 +115,7 @@ def independent_lp(scenario: Path, plan: Path | None = None) -> tuple[float, int
         chosen = pd.read_csv(plan / "assignments.csv", dtype=str, keep_default_na=False)
         task_index = {task.task_id: t for t, task in enumerate(tasks)}
         planned = np.full(T, -1, dtype=np.int64)
-        for task_id, agent_id in zip(chosen.task_id, chosen.agent_id):
+        for task_id, agent_id in zip(chosen.task_id, chosen.agent_id, strict=True):
             if agent_id in index and task_id in task_index:
                 planned[task_index[task_id]] = index[agent_id]
         active |= planned[r] == c
@@ -225,11 +225,7 @@ def main() -> None:
             rows.append(run(profile, size, args.work, args.workers, args.time_limit))
             print(json.dumps(rows[-1]), flush=True)
     frame = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(args.out / "profiles.csv", index=False)
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + " --- |" * len(frame.columns)]
-    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in frame.itertuples(index=False)]
-    (args.out / "profiles.md").write_text("\n".join(lines) + "\n")
+    write_results(frame, args.out, "profiles")
     print(frame.to_string(index=False))
 
 

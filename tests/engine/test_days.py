@@ -216,3 +216,40 @@ def test_a_dated_leave_moves_only_what_cannot_wait(tmp_path):
     rows = plan.assignments.set_index("task_id")
     moved = set(rows.index[rows.agent_id == "A2"])
     assert moved == {"T0", "T1", "T2", "T3"}  # due while A1 is away; the rest waits for A1
+
+
+@pytest.mark.parametrize("mode", ["hard", "soft"])
+def test_a_generated_batch_with_a_horizon_solves_within_its_days(tmp_path, mode):
+    from optassign.scenario.generate import generate_scenario
+
+    folder = generate_scenario(tmp_path / "g", tasks=300, agents=20, seed=4, horizon=10)
+    calendar = pd.read_csv(folder / "calendar.csv")
+    assert len(calendar) and (calendar.hours == 0).all()  # part-time days off and absences
+    policy = optassign.load_policy("balanced").model_copy(update={"due_dates": mode})
+    plan = solved(folder, policy)
+    assert plan.summary["horizon"]["days"] == 12
+    assert plan.summary["gap"] is not None
+    if mode == "hard":
+        late = plan.assignments[plan.assignments.late_days > 0]
+        pinned = set(pd.read_csv(folder / "tasks.csv").query("pinned").task_id)
+        assert set(late.task_id) <= pinned
+
+
+def test_the_greedy_plans_obey_the_day_rows(tmp_path):
+    from optassign.engine.relax import pair_coefficients
+
+    folder = timed_scenario(
+        tmp_path / "s",
+        [agent("A1", 20), agent("A2", 10)],
+        [task(f"T{i}", 1 + i % 5, 1 + i % 4) for i in range(20)],
+        ["2026-12-07", "2026-12-08", "2026-12-10", ""] * 5,
+    )
+    for mode in ("hard", "soft"):
+        policy = zero_policy(priority_value=PRIORITY, due_dates=mode)
+        d = build_problem(optassign.load_scenario(folder, policy=policy), policy)
+        value, _ = pair_coefficients(d, policy, ["service"])
+        for edd in (True, False):
+            assign, late = days.greedy(d, policy, d.owner, value, earliest_due_first=edd)
+            on = (assign >= 0) & ~late
+            assert _obeys_day_rows(d, np.where(on, assign, -1))
+            assert (late == 0).all() if mode == "hard" else late.any()

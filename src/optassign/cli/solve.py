@@ -135,6 +135,15 @@ def generate(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     profile: Annotated[str, typer.Option("--profile", help=f"shape of batch: {', '.join(PROFILES)}")] = "crm",
+    horizon: Annotated[
+        int | None,
+        typer.Option(
+            "--horizon",
+            min=1,
+            max=260,
+            help="working days of a horizon: due dates inside it, part-time staff and absences",
+        ),
+    ] = None,
 ) -> None:
     """Write a realistic synthetic scenario (specialists, skewed customers, a plan in force)."""
     if profile not in PROFILES:
@@ -152,6 +161,7 @@ def generate(
             seed=seed,
             load=load,
             profile=profile,
+            horizon=horizon,
         )
     except FileExistsError:
         err.print(f"[bold red]error:[/] {out}: folder exists and is not empty; choose another", markup=True)

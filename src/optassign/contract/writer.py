@@ -105,6 +105,8 @@ KINDS = {
                 "summary.json",
                 "handover.csv",
                 "frontier.csv",
+                "worklists.csv",
+                "agent_days.csv",
                 "plan.xlsx",
             }
         ),

@@ -24,6 +24,7 @@ from optassign.engine.problem import HOUR_SCALE, ProblemData
 
 __all__ = [
     "finished_late",
+    "greedy",
     "late_points",
     "late_tasks",
     "owned_hours",
@@ -172,16 +173,20 @@ def _pins_late(d: ProblemData, assign: np.ndarray, late: np.ndarray, rooms: np.n
     return out
 
 
-def schedule_days(d: ProblemData, assign: np.ndarray, late: np.ndarray, rooms: np.ndarray) -> np.ndarray:
+def schedule_days(
+    d: ProblemData, assign: np.ndarray, late: np.ndarray, rooms: np.ndarray, *, clip: bool = True
+) -> np.ndarray:
     """int64[T]: the day each assigned task is finished (on-time tasks earliest due first, then
-    the late ones earliest due first); -1 for open tasks."""
+    the late ones earliest due first); -1 for open tasks. Work beyond the agent's hours ends on
+    the last day, or (clip=False) on day H, after it."""
     out = np.full(d.n_tasks, -1, dtype=np.int64)
     t = np.flatnonzero(assign >= 0)
     if not len(t):
         return out
     a = assign[t]
     order = _order(a, late[t].astype(np.int64), effective_due(d)[t], d.priority[t], t)
-    out[t] = np.minimum(_finish_in_order(d, t, a, order, rooms), d.day_cum.shape[1] - 1)
+    finish = _finish_in_order(d, t, a, order, rooms)
+    out[t] = np.minimum(finish, d.day_cum.shape[1] - 1) if clip else finish
     return out
 
 
@@ -287,6 +292,45 @@ def repair(
     return state.assign, stats
 
 
+def greedy(
+    d: ProblemData, p: Policy, owner: np.ndarray, value: np.ndarray, *, earliest_due_first: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """A plan that obeys the day rows, built one task at a time (pins first, owners as given):
+    earliest due first (then higher priority), or most valuable per hour first; each task to
+    its best agent by `value` (points per task pair) who can do it on time, ties to the least
+    loaded, else (soft due dates) to the best with hours left, late, when its points beat its
+    late points. Returns agent per task and the late tasks."""
+    rooms = room(d, owned_hours(d, owner))
+    due = effective_due(d)
+    assign = np.full(d.n_tasks, -1, dtype=np.int32)
+    state = _Slack(d, assign, due, rooms, np.zeros(d.n_tasks, dtype=bool))
+    tc = d.task_cand
+    best = np.full(d.n_tasks, -np.inf)
+    if len(tc):
+        np.maximum.at(best, tc.row, value)
+    if earliest_due_first:
+        order = np.lexsort((np.arange(d.n_tasks), -d.priority.astype(np.int64), due, ~d.pinned))
+    else:
+        density = best / np.maximum(d.effort, 1)
+        order = np.lexsort((np.arange(d.n_tasks), due, -density, ~d.pinned))
+    cost = late_points(d, p)
+    for t in order.tolist():
+        lo, hi = tc.ptr[t], tc.ptr[t + 1]
+        if hi == lo:
+            continue
+        if d.pinned[t]:
+            state.place(t, int(d.current[t]), late=False)
+            continue
+        k = state.best_on_time(t, value[lo:hi])
+        if k is not None and value[lo + k] > 0:
+            state.place(t, int(tc.agent[lo + k]), late=False)
+        elif not d.due_hard:
+            k = state.best_late(t, value[lo:hi] - cost[t])
+            if k is not None and value[lo + k] - cost[t] > 0:
+                state.place(t, int(tc.agent[lo + k]), late=True)
+    return state.assign, state.late
+
+
 def _overflowing(d: ProblemData, assign: np.ndarray, owner: np.ndarray, value: np.ndarray) -> np.ndarray:
     """Hard due dates: the tasks to take off their agents so that every row fits, those worth
     least per hour first (`value` per task pair)."""
@@ -331,16 +375,35 @@ class _Slack:
         k = np.flatnonzero(fits)
         return int(k[np.argmax(values[k])])
 
+    def best_late(self, t: int, values: np.ndarray) -> int | None:
+        """The offset of t's best agent by `values` with hours and a task slot left, or None."""
+        d = self.d
+        tc = d.task_cand
+        lo, hi = tc.ptr[t], tc.ptr[t + 1]
+        agents = tc.agent[lo:hi]
+        e = int(d.effort[t])
+        fits = (self.hours[agents] >= e) & (self.count[agents] < self.slots[agents]) & d.active[agents]
+        if not fits.any():
+            return None
+        k = np.flatnonzero(fits)
+        return int(k[np.argmax(values[k])])
+
     def move(self, t: int, to: int) -> None:
+        """Task t to agent `to`, on time."""
+        self.place(t, to, late=False)
+
+    def place(self, t: int, to: int, *, late: bool) -> None:
+        """Task t (from wherever it is) to agent `to`, on time or late."""
         e = int(self.d.effort[t])
         was = int(self.assign[t])
         if was >= 0:
-            if not self.late[t]:
+            if not self.late[t] or self.d.pinned[t]:
                 self.slack[was, self.due[t] :] += e
             self.hours[was] += e
             self.count[was] -= 1
         self.assign[t] = to
-        self.late[t] = False
-        self.slack[to, self.due[t] :] -= e
+        self.late[t] = late
+        if not late or self.d.pinned[t]:
+            self.slack[to, self.due[t] :] -= e
         self.hours[to] -= e
         self.count[to] += 1

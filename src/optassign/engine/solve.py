@@ -13,15 +13,16 @@ import numpy as np
 
 from optassign.contract.schema import Policy
 from optassign.engine import days
-from optassign.engine.budget import LP_SHARE, Budget, default_workers
+from optassign.engine.budget import Budget, default_workers
 from optassign.engine.decompose import split
-from optassign.engine.model import evaluate, owners_have_value, primary_terms
+from optassign.engine.model import evaluate, owners_have_value, points, primary_terms
 from optassign.engine.params import check_params
 from optassign.engine.parts import solve_parts, solve_regions
 from optassign.engine.problem import ProblemData
 from optassign.engine.progress import Progress, ProgressFn, relabel
 from optassign.engine.relax import Relaxation, pair_coefficients, relax
 from optassign.engine.result import Result, SolveStatus, StageResult, relative_gap
+from optassign.engine.search.days_lns import improve_days
 from optassign.engine.whole import SolveOptions, solve_whole
 
 __all__ = ["Progress", "ProgressFn", "SolveOptions", "default_workers", "primary_terms", "solve_problem"]
@@ -77,7 +78,10 @@ def solve_problem(
                 lagrangian=lagrangian, decompose=decompose, **params,
             )  # fmt: skip
 
-        return _solve_in_time(data, policy, time_limit, solve_priced, lp=lp, progress=progress)
+        return _solve_in_time(
+            data, policy, time_limit, solve_priced, lp=lp, progress=progress,
+            seed=seed, workers=workers or default_workers(), deterministic=deterministic,
+        )  # fmt: skip
     budget = Budget(time_limit, deterministic)
     options = SolveOptions(
         seed=seed,
@@ -125,7 +129,11 @@ def _what_the_policy_uses(
     return data, hint, relaxation
 
 
-# Share of the time limit kept for the day-row repair and the final scoring of a timed batch.
+# Shares of a timed batch's time limit: the LP with day rows, the neighbourhoods with day rows
+# after the repair, and a reserve for the repair and the final scoring (the search of the
+# priced batch gets the rest).
+DAY_LP_SHARE = 0.15
+DAY_SEARCH_SHARE = 0.55
 TIME_PASS_SHARE = 0.03
 
 
@@ -137,12 +145,16 @@ def _solve_in_time(
     *,
     lp: bool,
     progress: ProgressFn | None,
+    seed: int,
+    workers: int,
+    deterministic: bool,
 ) -> Result:
     """A batch with day rows: (1) the LP relaxation with them (relax.py) bounds the batch and
     prices each pair's use of its agent's days; (2) the batch without day rows, each pair's
     value less that price (with soft due dates, at most the task's late points) and plus its
-    urgency, is solved as any other; (3) the plan is made to obey the day rows (days.repair)
-    and scored on the batch itself, the lateness its schedule has included."""
+    urgency, is solved as any other; (3) the plan is made to obey the day rows (days.repair),
+    (4) improved by neighbourhoods with the day rows in the model (search.days_lns) and scored
+    on the batch itself, the lateness its schedule has included."""
     started = time.perf_counter()
 
     def clock() -> float:
@@ -152,7 +164,7 @@ def _solve_in_time(
         progress(Progress("LP relaxation with day rows", 0.0))
     primary = primary_terms(policy)
     relaxation = (
-        relax(data, policy, primary, time_limit=max(1.0, LP_SHARE * time_limit))
+        relax(data, policy, primary, time_limit=max(1.0, DAY_LP_SHARE * time_limit))
         if lp and len(data.task_cand)
         else None
     )
@@ -170,20 +182,31 @@ def _solve_in_time(
         day_dates=None,
         due_hard=False,
     )
-    left = time_limit - (time.perf_counter() - started)
+    left = time_limit - clock()
     report = None if progress is None else relabel(progress, "priced by day", clock)
-    inner = solve_priced(priced, max(0.5, left - TIME_PASS_SHARE * time_limit), report)
+    inner = solve_priced(priced, max(0.5, left - (DAY_SEARCH_SHARE + TIME_PASS_SHARE) * time_limit), report)
     if progress is not None:
-        progress(Progress("day rows", clock()))
+        progress(Progress("day rows: repair and neighbourhoods", clock()))
     value, _ = pair_coefficients(data, policy, primary)
     assign, fixed = days.repair(data, policy, inner.assign, inner.owner, value)
-    terms = evaluate(data, policy, assign, inner.owner)
+    late = days.late_tasks(data, policy, assign, inner.owner)
+    # the greedy plans with the day rows may be better starts for the neighbourhoods
+    starts = {"repaired": (assign, late)}
+    for name, edd in (("earliest due", True), ("most valuable", False)):
+        starts[name] = days.greedy(data, policy, inner.owner, value, earliest_due_first=edd)
+    scores = {n: points(data, policy, primary, a, inner.owner, lt) for n, (a, lt) in starts.items()}
+    start = max(scores, key=lambda n: scores[n])
+    assign, late = starts[start]
+    search = Budget(max(0.1, time_limit - clock() - TIME_PASS_SHARE * time_limit), deterministic)
+    assign, late, dst = improve_days(
+        data, policy, primary, assign, inner.owner, late, budget=search, seed=seed, workers=workers
+    )
+    terms = evaluate(data, policy, assign, inner.owner, late)
     objective = float(sum(terms.get(n, 0.0) for n in primary))
     bound = relaxation.bound if relaxation is not None and relaxation.status != "failed" else float("inf")
     status = inner.status if not inner.status.has_solution else SolveStatus.FEASIBLE
     first = inner.stages[0] if inner.stages else StageResult(primary, status, objective, bound, 0.0)
     stages = [StageResult(first.terms, status, objective, bound, first.seconds), *inner.stages[1:]]
-    late = days.late_tasks(data, policy, assign, inner.owner)
     statistics = dict(inner.statistics)
     statistics.update(
         day_lp_status=relaxation.status if relaxation is not None else "off",
@@ -192,6 +215,12 @@ def _solve_in_time(
         day_repair_removed=fixed["removed"],
         day_repair_placed=fixed["placed"],
         day_repair_moved=fixed["moved"],
+        day_start=start,
+        day_start_objective=round(scores[start], 4),
+        **{f"day_start_{n.replace(' ', '_')}": round(v, 4) for n, v in scores.items()},
+        day_lns_neighbourhoods=dst.neighbourhoods,
+        day_lns_improved=dst.improved,
+        day_lns_gain=round(dst.gained, 4),
         late_tasks=int(days.finished_late(data, assign, inner.owner, late).sum()),
     )
     return dataclasses.replace(

@@ -937,6 +937,58 @@ def generate_tables(
     return {"agents": agent_df, "customers": cust_df, "tasks": task_df}
 
 
+# A generated horizon starts on the first Monday after BASE_DATE.
+HORIZON_START = np.datetime64("2026-12-07", "D")
+
+
+def add_time(tables: dict[str, pd.DataFrame], working_days: int, seed: int) -> dict:
+    """Give generated tables a horizon of `working_days` (Mon-Fri from HORIZON_START): due dates
+    inside it by priority (priority 5 within the first two days, 4 the first four, 3 the first
+    seven, lower anywhere; 3% already overdue, 10% with none), part-time staff (capacity under
+    30 h) working Monday to Wednesday at the hours that give their capacity, and absences of
+    one to three working days for 6% of the staff, in calendar.csv. Returns the horizon for
+    scenario.yaml. Its own random stream: the tables without time stay as they were."""
+    rng = np.random.default_rng([seed, 1_013])
+    n_days = working_days + 2 * ((working_days - 1) // 5)
+    dates = HORIZON_START + np.arange(n_days).astype("timedelta64[D]")
+    weekday = (dates.view("int64") - 4) % 7
+    work = np.flatnonzero(weekday < 5)
+    tasks = tables["tasks"]
+    prio = tasks["priority"].astype(int).to_numpy()
+    reach = np.array(
+        [working_days, working_days, min(7, working_days), min(4, working_days), min(2, working_days)]
+    )
+    pick = (rng.random(len(tasks)) * reach[prio - 1]).astype(int)
+    due = np.datetime_as_string(dates[work[pick]], unit="D").astype(object)
+    overdue = rng.random(len(tasks)) < 0.03
+    due[overdue] = np.datetime_as_string(
+        HORIZON_START - rng.integers(1, 6, overdue.sum()).astype("timedelta64[D]"), unit="D"
+    )
+    due[rng.random(len(tasks)) < 0.10] = ""
+    tasks = tasks.assign(due_date=due)
+    agents = tables["agents"]
+    cap = agents["capacity_hours"].astype(float).to_numpy()
+    part = cap < 30
+    short_week = work[weekday[work] < 3]  # Monday to Wednesday
+    per_day = np.where(part, np.round(cap / max(1, len(short_week)) * 4) / 4, np.nan)
+    agents = agents.assign(hours_per_day=np.where(part, _fmt_num(np.nan_to_num(per_day)), ""))
+    rows = []
+    off_days = work[weekday[work] >= 3]
+    for a in np.flatnonzero(part):
+        rows += [
+            (agents["agent_id"].iat[a], d, "0") for d in np.datetime_as_string(dates[off_days], unit="D")
+        ]
+    away = np.flatnonzero(rng.random(len(agents)) < 0.06)
+    for a in away:
+        length = int(rng.integers(1, 4))
+        first = int(rng.integers(0, max(1, len(work) - length + 1)))
+        for d in np.datetime_as_string(dates[work[first : first + length]], unit="D"):
+            rows.append((agents["agent_id"].iat[a], d, "0"))
+    calendar = pd.DataFrame(rows, columns=["agent_id", "date", "hours"]).drop_duplicates(["agent_id", "date"])
+    tables.update(tasks=tasks, agents=agents, calendar=calendar)
+    return {"start": str(HORIZON_START), "days": int(n_days)}
+
+
 def write_scenario(
     out: str | os.PathLike,
     tables: Mapping[str, pd.DataFrame],
@@ -946,6 +998,7 @@ def write_scenario(
     policy: str = "balanced",
     events: Sequence[Mapping] | None = None,
     comment: str | None = None,
+    horizon: Mapping | None = None,
 ) -> pathlib.Path:
     """Write a scenario folder atomically; refuse to replace a non-empty folder."""
     out = pathlib.Path(out)
@@ -957,11 +1010,13 @@ def write_scenario(
         os.chmod(tmp, folder_mode())  # mkdtemp gives 0700: honour the umask
         head = f"# {comment}\n" if comment else ""
         meta = {"name": name, "description": description, "policy": policy}
+        if horizon is not None:
+            meta["horizon"] = dict(horizon)
         (tmp / "scenario.yaml").write_text(
             head + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000),
             encoding="utf-8",
         )
-        for key in ("agents", "customers", "tasks"):
+        for key in ("agents", "customers", "tasks", "calendar"):
             if key in tables:
                 tables[key].to_csv(tmp / f"{key}.csv", index=False, lineterminator="\n")
         if events:
@@ -996,6 +1051,7 @@ def generate_scenario(
     policy: str = "balanced",
     load: float | None = None,
     profile: Profile | str | None = None,
+    horizon: int | None = None,
 ) -> pathlib.Path:
     """Generate a synthetic scenario folder at `out` and return its path.
 
@@ -1004,6 +1060,8 @@ def generate_scenario(
     (1.08 by default: slightly more work than hours, so priorities matter). `profile` (a
     Profile or a name in PROFILES: crm, specialists, small-regions, one-region, uneven,
     heavy-tail, pinned) sets the batch's shape, and regions, skills and load not given.
+    `horizon` (working days) adds time: a horizon in scenario.yaml, due dates inside it,
+    part-time staff and absences in calendar.csv (add_time).
     Raises FileExistsError if `out` exists and is not empty.
     """
     out = pathlib.Path(out)
@@ -1027,6 +1085,12 @@ def generate_scenario(
     )
     if isinstance(profile, str) and profile != "crm":
         description += f" Profile {profile}."
+    window = None
+    if horizon is not None:
+        if horizon < 1:
+            raise ValueError(f"horizon must be >= 1 working day, got {horizon}")
+        window = add_time(tables, horizon, seed)
+        description += f" A horizon of {horizon} working days."
     return write_scenario(
         out,
         tables,
@@ -1034,4 +1098,5 @@ def generate_scenario(
         description=description,
         policy=policy,
         comment=f"generated by optassign.generate (seed {seed})",
+        horizon=window,
     )

@@ -175,9 +175,13 @@ def stage_plan(p: Policy, active: list[str]) -> list[list[str]]:
 
 
 # --------------------------------------------------------------------------- evaluation
-def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -> dict[str, float]:
+def evaluate(
+    d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray, late: np.ndarray | None = None
+) -> dict[str, float]:
     """Each term's value in points for a plan given as agent per task and owner per customer
-    (-1 = none), computed from the arrays alone: the solver's objective must agree."""
+    (-1 = none), computed from the arrays alone: the solver's objective must agree. With a
+    horizon, `late` says which tasks are worked after the on-time ones (days.late_tasks when
+    not given), and lateness counts those that then finish after their due day."""
     t = np.flatnonzero(assign >= 0)
     a = assign[t]
     hours = d.task_cand.weight_of(assign)[t]
@@ -220,14 +224,23 @@ def evaluate(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray) -
             out["balance"] = -p.balance_weight * measure
     if d.day_cum is not None:
         out["urgency"] = days.urgency_points(d, p)[t].sum()
-        late = days.finished_late(d, assign, owner, days.late_tasks(d, p, assign, owner))
+        late = days.late_tasks(d, p, assign, owner) if late is None else late
+        late = days.finished_late(d, assign, owner, late)
         out["lateness"] = -days.late_points(d, p)[late].sum() if not d.due_hard else 0.0
     return {k: float(v) + 0.0 for k, v in out.items()}
 
 
-def points(d: ProblemData, p: Policy, names: list[str], assign: np.ndarray, owner: np.ndarray) -> float:
-    """A plan's value on the named terms, in points, recomputed from the arrays."""
-    terms = evaluate(d, p, assign, owner)
+def points(
+    d: ProblemData,
+    p: Policy,
+    names: list[str],
+    assign: np.ndarray,
+    owner: np.ndarray,
+    late: np.ndarray | None = None,
+) -> float:
+    """A plan's value on the named terms, in points, recomputed from the arrays (`late` as in
+    `evaluate`)."""
+    terms = evaluate(d, p, assign, owner, late)
     return float(sum(terms.get(n, 0.0) for n in names))
 
 
