@@ -58,6 +58,24 @@ def test_hard_due_dates_take_only_work_that_makes_its_date(tmp_path):
     assert (rows.late_days == 0).all()
     assert plan.summary["late"]["tasks"] == 0
     assert plan.summary["horizon"]["due_dates"] == "hard"
+    open_ = rows[rows.agent_id == ""].reason
+    assert (
+        open_ == "the only eligible agent with hours left, A1, has 2 h free by then, the task needs 3 h"
+    ).all()
+
+
+def test_status_reads_the_plans_calendar_and_schedule(tmp_path):
+    from optassign.analysis.monitor import status
+
+    folder = tuesday_rush(tmp_path)
+    plan = solved(folder, zero_policy(priority_value=PRIORITY, due_dates="soft"))
+    out = folder.parent / "plan-soft"
+    st = status(folder, out, today="2026-12-07")
+    # the four tasks the plan finishes after Tuesday are at risk; 4 h a day, not a week's 40 / 5
+    assert int(st.agents.set_index("agent_id").loc["A1", "at_risk"]) == 4
+    assert st.agents.hours_per_day.iat[0] == 4
+    late = set(plan.assignments.task_id[plan.assignments.late_days > 0])
+    assert set(st.tasks.task_id[st.tasks.at_risk]) == late
 
 
 def test_soft_due_dates_serve_late_work_at_its_price_and_the_checker_reads_the_days(tmp_path):

@@ -1,9 +1,11 @@
 """Day-to-day monitoring of a plan in force, after the flow: per agent, what is due soon, what is
 overdue and what is at risk of missing its due date; reminder e-mails (.eml) per agent.
 
-Capacity assumption: an agent's `capacity_hours` are one working week, spread evenly over the
-five working days Monday to Friday (capacity_hours / 5 a day, weekends give nothing). Today
-counts as a full working day. Holidays are not known."""
+Hours: with a horizon in scenario.yaml, the agent's own calendar, as `solve` reads it (working
+days, holidays, calendar.csv, hours_per_day, capacity_hours spread and capped; nothing outside
+the horizon). Without one, `capacity_hours` are taken as one working week, spread evenly over
+Monday to Friday (capacity_hours / 5 a day, weekends give nothing). Today counts as a full
+working day."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from optassign.contract.names import file_names, inside, write_index
 from optassign.handover.notify import PLACEHOLDER_DOMAIN, mailbox, one_line
 from optassign.plan.folder import read_plan
 from optassign.plan.plan import Plan
+from optassign.scenario.calendar import cumulative_hours
 from optassign.scenario.scenario import Scenario, load_scenario
 
 __all__ = ["Status", "WORKDAYS_PER_WEEK", "reminder_message", "status", "write_reminders"]
@@ -48,6 +51,7 @@ class Status:
     horizon_days: int
     agents: pd.DataFrame
     tasks: pd.DataFrame
+    calendar: bool = False  # hours from the scenario's calendar (a horizon), not a week
 
     def agent_tasks(self, agent_id: str) -> pd.DataFrame:
         return self.tasks[self.tasks["agent_id"].eq(agent_id)]
@@ -95,18 +99,25 @@ def parse_date(value: date | str | None) -> date:
         raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-def _assignee(scenario: Scenario, plan: Plan | str | Path | None) -> pd.Series:
-    """Agent of each task (aligned with scenario.tasks): the plan's, else `assigned_to`."""
+def _assignee(scenario: Scenario, plan: Plan | str | Path | None) -> tuple[pd.Series, pd.Series | None]:
+    """Agent of each task (aligned with scenario.tasks): the plan's, else `assigned_to`; and
+    the day the plan finishes each task (its planned_date, a plan made with a horizon), or None."""
     in_force = scenario.tasks["assigned_to"].astype(str)
     if plan is None:
-        return in_force.reset_index(drop=True)
+        return in_force.reset_index(drop=True), None
     if isinstance(plan, str | Path):
         plan = read_plan(plan, scenario)  # checks the plan holds exactly the scenario's tasks
-    by_task = plan.assignments.set_index("task_id")["agent_id"].astype(str)
-    agent = scenario.tasks["task_id"].map(by_task)
+    rows = plan.assignments.set_index("task_id")
+    agent = scenario.tasks["task_id"].map(rows["agent_id"].astype(str))
     if agent.isna().all() and len(agent):
         raise ValueError("the plan has none of the scenario's tasks")
-    return agent.fillna(in_force).reset_index(drop=True)
+    planned = None
+    if "planned_date" in rows:
+        text = scenario.tasks["task_id"].map(rows["planned_date"].astype(str)).fillna("")
+        planned = pd.to_datetime(text.where(text.ne(""), None), errors="coerce").dt.date.reset_index(
+            drop=True
+        )
+    return agent.fillna(in_force).reset_index(drop=True), planned
 
 
 def status(
@@ -122,7 +133,9 @@ def status(
     `horizon_days` days. It is at risk when it is not overdue and its agent's work due by its due
     date (that task, every earlier-or-same-day task of the agent, and all overdue work, taken in
     due-date order, then priority) exceeds the agent's hours available from today to that date
-    (working days × capacity_hours / 5). Tasks without a due date are never due nor at risk."""
+    (on the scenario's calendar with a horizon, else working days × capacity_hours / 5), or,
+    for a plan made with a horizon, when the plan itself finishes it after its due date
+    (planned_date). Tasks without a due date are never due nor at risk."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     today = parse_date(today)
@@ -130,10 +143,11 @@ def status(
         raise ValueError("horizon_days must be 0 or more")
     t = scenario.tasks.reset_index(drop=True)
     agents = scenario.agents.reset_index(drop=True)
+    assignee, planned = _assignee(scenario, plan)
     frame = pd.DataFrame(
         {
             "task_id": t["task_id"].astype(str),
-            "agent_id": _assignee(scenario, plan),
+            "agent_id": assignee,
             "customer_id": t["customer_id"].astype(str),
             "type": t["type"].astype(str) if "type" in t else "",
             "priority": t["priority"].astype(int),
@@ -166,10 +180,17 @@ def status(
     keys = pd.MultiIndex.from_arrays([dated["agent_id"], dated["due_date"]])
     dated["hours_due_by"] = np.where(assigned, cum.reindex(keys).to_numpy(), np.nan)
     rate = dated["agent_id"].map(per_day).fillna(0.0)
-    dated["hours_available_by"] = np.where(assigned, np.round(dated["_workdays"] * rate, 6), np.nan)
+    available = dated["_workdays"] * rate
+    if scenario.days is not None:  # the calendar `solve` plans with
+        available, per_day = _calendar_hours(scenario, agents, dated, today64)
+    dated["hours_available_by"] = np.where(assigned, np.round(available, 6), np.nan)
     dated["at_risk"] = (
         assigned & ~dated["overdue"] & (dated["hours_due_by"] > dated["hours_available_by"] + EPS)
     )
+    if planned is not None:  # the plan's own schedule says which work finishes after its date
+        dated["planned_date"] = planned.reindex(dated.index).to_numpy()
+        late = pd.to_datetime(dated["planned_date"]) > pd.to_datetime(dated["due_date"])
+        dated["at_risk"] = assigned & ~dated["overdue"] & late.to_numpy()
     flagged = dated[dated["overdue"] | dated["due_soon"] | dated["at_risk"]]
     tasks = flagged.sort_values(["due_date", "priority", "_order"], ascending=[True, False, True]).drop(
         columns=["_order", "_workdays"]
@@ -201,10 +222,32 @@ def status(
     summary = summary.sort_values(
         ["at_risk", "overdue", "due_soon", "agent_id"], ascending=[False, False, False, True], kind="stable"
     ).reset_index(drop=True)
-    return Status(today, horizon_days, summary, tasks)
+    return Status(today, horizon_days, summary, tasks, calendar=scenario.days is not None)
 
 
 # --------------------------------------------------------------------------- reminders
+def _calendar_hours(
+    scenario: Scenario, agents: pd.DataFrame, dated: pd.DataFrame, today64: np.datetime64
+) -> tuple[np.ndarray, pd.Series]:
+    """Per dated task, its agent's hours from today through its due date on the scenario's
+    calendar (within the horizon); per agent, its mean hours a working day of the horizon."""
+    days = scenario.days
+    cum = cumulative_hours(agents, days, scenario.calendar)
+    cum = np.where(agents["active"].to_numpy(dtype=bool)[:, None], cum, 0.0)
+    before = np.concatenate([np.zeros((len(agents), 1)), cum], axis=1)  # hours before day i
+    H = len(days)
+    start = int(np.clip((today64 - days.dates[0]).astype(int), 0, H))
+    pos = pd.Index(agents["agent_id"].astype(str)).get_indexer(dated["agent_id"].astype(str))
+    due = pd.to_datetime(dated["due_date"]).to_numpy(dtype="datetime64[D]")
+    end = np.clip((due - days.dates[0]).astype(int) + 1, 0, H)
+    ok = (pos >= 0) & (end > start)
+    out = np.zeros(len(dated))
+    out[ok] = before[pos[ok], end[ok]] - before[pos[ok], start]
+    working = max(1, int(days.working.sum()))
+    per_day = pd.Series(cum[:, -1] / working, index=agents["agent_id"].astype(str))
+    return out, per_day
+
+
 def _line(r: Any, today: date) -> str:
     if r.days_left < 0:
         when = f"{-r.days_left} day{'s' if r.days_left != -1 else ''} overdue"
@@ -264,10 +307,16 @@ def reminder_message(st: Status, agent_id: str, stems: Mapping[str, str] | None 
                 _line(r, st.today)
                 + f"\n      {r.hours_due_by:g} h due by then, {r.hours_available_by:g} h available"
             )
+    assumption = (
+        f"Your hours are the plan's calendar ({row['hours_per_day']:g} h a working day on average), "
+        "today included."
+        if st.calendar
+        else f"Assumption: your {row['capacity_hours']:g} h of capacity a week are spread over Monday to "
+        f"Friday ({row['hours_per_day']:g} h a working day), today included."
+    )
     lines += [
         "",
-        f"Assumption: your {row['capacity_hours']:g} h of capacity a week are spread over Monday to "
-        f"Friday ({row['hours_per_day']:g} h a working day), today included.",
+        assumption,
         "",
         "-- ",
         "optassign status",

@@ -56,7 +56,8 @@ def status(
         Path | None, typer.Option("--outbox", help="folder to write one reminder .eml per agent into")
     ] = None,
 ) -> None:
-    """Per agent: tasks due soon, overdue and at risk (capacity_hours spread over Mon-Fri)."""
+    """Per agent: tasks due soon, overdue and at risk (on the horizon's calendar; without one,
+    capacity_hours spread over Mon-Fri)."""
     try:
         day = parse_date(today)
     except ValueError as exc:

@@ -100,7 +100,7 @@ def build_plan(
             "changed": changed,
             "priority": tasks["priority"].astype(int).to_numpy(),
             "effort_hours": tasks["effort_hours"].to_numpy(),
-            "reason": why_assigned(data, assign, owner) if reasons is None else reasons,
+            "reason": why_assigned(data, assign, owner, late=result.late) if reasons is None else reasons,
             "customer_id": tasks["customer_id"].to_numpy(dtype=object),
             "due_date": tasks["due_date"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object),
         }

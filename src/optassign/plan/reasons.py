@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from optassign.engine.problem import ProblemData
+from optassign.engine import days
+from optassign.engine.problem import HOUR_SCALE, ProblemData
 
 MAX_NAMED = 5
 
@@ -51,8 +52,11 @@ def unassigned_reason(
     count: np.ndarray,
     lowest_priority: np.ndarray,
     pair_value: np.ndarray | None = None,
+    free_by: np.ndarray | None = None,
 ) -> str:
-    """For an unassigned task: no eligible agent (which rule), or every eligible agent full."""
+    """For an unassigned task: no eligible agent (which rule), or every eligible agent full
+    (with a horizon, `free_by[a, d]`: the scaled hours agent a has free for on-time work due by
+    day d, so that "full" also means full before the task's due date)."""
     prefix = ""
     if d.pin_broken[t]:
         prefix = f"pinned to {d.agent_ids[d.current[t]]}, who is inactive; "
@@ -86,6 +90,22 @@ def unassigned_reason(
             f"(eligible: {_names(d, cands)})"
         )
     room = cands[~blocked]
+    if free_by is not None:
+        due = int(d.task_due[t])
+        free = free_by[room, due]
+        if (free < d.effort[t]).all():
+            best = int(np.argmax(free))
+            date = str(d.day_dates[due])
+            need = d.effort[t] / HOUR_SCALE
+            hours = f"{max(0, free[best]) / HOUR_SCALE:g} h free by then, the task needs {need:g} h"
+            if len(room) == 1:
+                return (
+                    prefix + f"the only eligible agent with hours left, {d.agent_ids[room[0]]}, has {hours}"
+                )
+            return prefix + (
+                f"none of the {len(room)} eligible agents with hours left has room by {date} "
+                f"({d.agent_ids[room[best]]} has the most: {hours})"
+            )
     if pair_value is not None and (pair_value[lo:hi][~blocked] <= 0).all():
         return prefix + "serving it is worth less than its penalties under this policy"
     has = "1 eligible agent has" if len(room) == 1 else f"{len(room)} eligible agents have"
@@ -120,9 +140,13 @@ def assigned_reason(d: ProblemData, t: int, a: int, owner: np.ndarray) -> str:
 
 
 def reasons(
-    d: ProblemData, assign: np.ndarray, owner: np.ndarray, pair_value: np.ndarray | None = None
+    d: ProblemData,
+    assign: np.ndarray,
+    owner: np.ndarray,
+    pair_value: np.ndarray | None = None,
+    late: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The reason text of every task of a plan."""
+    """The reason text of every task of a plan (`late`: its late tasks, with a horizon)."""
     done = assign >= 0
     weight = d.task_cand.weight_of(assign)
     load = np.bincount(assign[done], weights=weight[done], minlength=d.n_agents).astype(np.int64)
@@ -132,15 +156,29 @@ def reasons(
     lowest = np.full(d.n_agents, 99, dtype=np.int64)
     np.minimum.at(lowest, assign[done], d.priority[done].astype(np.int64))
     lowest[count == 0] = 0
+    free_by = None if d.day_cum is None else _free_by(d, assign, owner, late)
     out = np.empty(d.n_tasks, dtype=object)
     for t in range(d.n_tasks):
         a = int(assign[t])
         out[t] = (
             assigned_reason(d, t, a, owner)
             if a >= 0
-            else unassigned_reason(d, t, load, count, lowest, pair_value)
+            else unassigned_reason(d, t, load, count, lowest, pair_value, free_by)
         )
     return out
+
+
+def _free_by(d: ProblemData, assign: np.ndarray, owner: np.ndarray, late: np.ndarray | None) -> np.ndarray:
+    """int64[A, H]: per agent and day, the scaled hours free for more on-time work due by that
+    day: the least, over that day and every later one, of its room less its on-time work due
+    by then (days.py)."""
+    rooms = days.room(d, days.owned_hours(d, owner))
+    late = np.zeros(d.n_tasks, dtype=bool) if late is None else late
+    on = np.flatnonzero((assign >= 0) & (~late | d.pinned))
+    by_day = np.zeros(rooms.shape, dtype=np.int64)
+    np.add.at(by_day, (assign[on], days.effective_due(d)[on]), d.effort[on])
+    slack = rooms - np.cumsum(by_day, axis=1)
+    return np.minimum.accumulate(slack[:, ::-1], axis=1)[:, ::-1]
 
 
 # --------------------------------------------------------------------------- categories
@@ -158,6 +196,8 @@ def reason_category(text: str) -> str:
         return "no_eligible_agent"
     if "eligible agent" in text and (" at capacity" in text or " at max_tasks" in text or " full (" in text):
         return "agents_full"
+    if " has room by " in text or ("eligible agent with hours left" in text and " free by " in text):
+        return "agents_full"  # full before the task's due date (a horizon)
     if "worth less than its penalties" in text:
         return "low_value"
     if "within the time limit" in text:
