@@ -271,3 +271,15 @@ def test_the_greedy_plans_obey_the_day_rows(tmp_path):
             on = (assign >= 0) & ~late
             assert _obeys_day_rows(d, np.where(on, assign, -1))
             assert (late == 0).all() if mode == "hard" else late.any()
+
+
+def test_compare_and_the_report_show_late_work_and_the_days(tmp_path):
+    from optassign.plan.kpis import plan_kpis
+    from optassign.report.html import render_report
+
+    folder = tuesday_rush(tmp_path)
+    plan = solved(folder, zero_policy(priority_value=PRIORITY, due_dates="soft"))
+    kpis = plan_kpis(folder.parent / "plan-soft")
+    assert kpis["late_tasks"] == 4 and kpis["late_p3"] == 4 and kpis["late_hours"] == 12
+    page = render_report([plan])
+    assert "Late work by priority" in page and "Planned load per agent and day" in page

@@ -22,6 +22,9 @@ KPIS: dict[str, str] = {
     "unassigned": "tasks left unassigned",
     **{f"unassigned_{c}": f"unassigned: {c.replace('_', ' ')}" for c in REASON_CATEGORIES},
     "unassigned_hours": "effort hours left unassigned",
+    "late_tasks": "tasks finished after their due date (a plan with a horizon)",
+    **{f"late_p{p}": f"tasks of priority {p} late" for p in range(5, 0, -1)},
+    "late_hours": "effort hours of late tasks",
     "active_agents": "active agents with capacity",
     "utilization_mean": "mean utilisation of active agents",
     "utilization_max": "highest utilisation",
@@ -66,6 +69,12 @@ def plan_kpis(plan: PlanLike, scenario: Scenario | None = None) -> dict[str, obj
     for c in REASON_CATEGORIES:
         out[f"unassigned_{c}"] = int(kinds.get(c, 0))
     out["unassigned_hours"] = _r(effort[~done].sum())
+    if "late_days" in a:  # a plan made with a horizon
+        late = done & (pd.to_numeric(a["late_days"], errors="coerce").fillna(0).to_numpy() > 0)
+        out["late_tasks"] = int(late.sum())
+        for p in range(5, 0, -1):
+            out[f"late_p{p}"] = int((late & (prio == p)).sum())
+        out["late_hours"] = _r(effort[late].sum())
     out.update(_utilisation(plan.agent_load))
     out["cross_region_tasks"] = _cross_region(a, scenario)
     served = a[done & a["customer_id"].ne("").to_numpy()]

@@ -174,6 +174,14 @@ def _charts(plan: Any, scenario: Any) -> list[tuple[str, str, Figure]]:
     fig, ax = _figure(5.2, 3.4)
     plotting.plot_assigned_by_priority(plan, ax=ax)
     out.append(("prio", "Tasks assigned and left open per priority; share assigned on top.", fig))
+    if plotting.agent_days(plan) is not None:  # a plan made with a horizon
+        fig, ax = _figure(5.2, 3.4)
+        plotting.plot_late_by_priority(plan, ax=ax)
+        out.append(("late", "Assigned tasks per priority, finished by their due date or late.", fig))
+        shown = min(40, plan.agent_load.shape[0])
+        fig, ax = _figure(6.4, max(3.2, 0.16 * shown + 1.6))
+        plotting.plot_day_load(plan, ax=ax)
+        out.append(("days", "Each agent's planned hours over its hours that day (grey: none that day).", fig))
     if scenario is not None:
         fig, ax = _figure(5.2, 3.4)
         plotting.plot_assigned_by_region(plan, scenario=scenario, ax=ax)

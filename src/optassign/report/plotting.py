@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -21,10 +22,13 @@ from optassign.scenario.scenario import load_scenario
 
 __all__ = [
     "COLORS",
+    "agent_days",
     "plot_agent_load",
     "plot_assigned_by_priority",
     "plot_assigned_by_region",
+    "plot_day_load",
     "plot_handover",
+    "plot_late_by_priority",
     "plot_skill_coverage",
     "plot_utilisation",
 ]
@@ -245,11 +249,18 @@ def plot_utilisation(plan: Any, *, ax: Axes | None = None) -> Axes:
 
 
 def _stacked(
-    ax: Axes, labels: list[str], done: np.ndarray, open_: np.ndarray, title: str, xlabel: str, unit: str
+    ax: Axes,
+    labels: list[str],
+    done: np.ndarray,
+    open_: np.ndarray,
+    title: str,
+    xlabel: str,
+    unit: str,
+    names: tuple[str, str] = ("assigned", "unassigned"),
 ) -> Axes:
     x = np.arange(len(labels))
-    ax.bar(x, done, color=COLORS["assigned"], label="assigned", width=0.7)
-    ax.bar(x, open_, bottom=done, color=COLORS["unassigned"], label="unassigned", width=0.7)
+    ax.bar(x, done, color=COLORS["assigned"], label=names[0], width=0.7)
+    ax.bar(x, open_, bottom=done, color=COLORS["unassigned"], label=names[1], width=0.7)
     total = done + open_
     top = float(total.max()) if len(total) else 0.0
     for xi, d, t in zip(x, done, total, strict=True):
@@ -414,3 +425,63 @@ def plot_handover(plan: Any, *, top_givers: int = 8, ax: Axes | None = None) -> 
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="from", title_fontsize=8)
     _style(ax, title, "items received (tasks and customers)", "receiving agent")
     return ax
+
+
+# --------------------------------------------------------------------------- days (a horizon)
+def agent_days(plan: Any) -> pd.DataFrame | None:
+    """The plan's agent_days table (agent_id, date, available_hours, planned_hours) with numbers,
+    or None for a plan made without a horizon."""
+    plan = _tables(plan)
+    table = plan.extra_tables.get("agent_days.csv")
+    if table is None or not len(table):
+        return None
+    out = table.copy()
+    for col in ("available_hours", "planned_hours"):
+        out[col] = pd.to_numeric(out[col]).astype(float)
+    return out
+
+
+def plot_day_load(plan: Any, *, top: int = 40, ax: Axes | None = None) -> Axes:
+    """Heatmap of agents x days: planned hours over available hours each day (grey: no hours
+    that day), the `top` agents with the most planned hours, busiest at the top."""
+    days = agent_days(plan)
+    ax = _new_ax(ax, 7.0, 4.5)
+    title = "Planned load per agent and day"
+    if days is None:
+        return _empty(ax, title, "the plan has no horizon")
+    planned = days.pivot(index="agent_id", columns="date", values="planned_hours")
+    available = days.pivot(index="agent_id", columns="date", values="available_hours")
+    order = planned.sum(axis=1).sort_values(ascending=False, kind="stable").index[:top]
+    share = (planned.loc[order] / available.loc[order].where(available.loc[order] > 0)).to_numpy(dtype=float)
+    image = np.ma.masked_invalid(np.clip(share, 0.0, 1.0))
+    cmap = matplotlib.colormaps["Blues"].copy()
+    cmap.set_bad("#e6e6e6")
+    shown = ax.imshow(image, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    dates = list(planned.columns)
+    step = max(1, len(dates) // 10)
+    ax.set_xticks(range(0, len(dates), step), [str(d)[5:] for d in dates[::step]], fontsize=7)
+    ax.set_yticks(range(len(order)), list(order), fontsize=6 if len(order) > 20 else 7)
+    bar = ax.figure.colorbar(shown, ax=ax, fraction=0.04, pad=0.02, format=PercentFormatter(1.0, decimals=0))
+    bar.ax.tick_params(labelsize=7)
+    more = f" (busiest {len(order)} of {len(planned)})" if len(planned) > len(order) else ""
+    _style(ax, title + more, "day", "")
+    return ax
+
+
+def plot_late_by_priority(plan: Any, *, ax: Axes | None = None) -> Axes:
+    """Assigned tasks per priority, on time and late (a plan made with a horizon)."""
+    plan = _tables(plan)
+    a = _assignments(plan)
+    ax = _new_ax(ax, 6.0, 3.6)
+    title = "Late work by priority"
+    if "late_days" not in a:
+        return _empty(ax, title, "the plan has no horizon")
+    done = a[a["agent_id"].ne("")]
+    late = pd.to_numeric(done["late_days"]).fillna(0) > 0
+    order = [5, 4, 3, 2, 1]
+    on_time = np.array([((done["priority"] == p) & ~late).sum() for p in order], dtype=float)
+    behind = np.array([((done["priority"] == p) & late).sum() for p in order], dtype=float)
+    names = ("on time", "late")  # the share written above each bar is the share on time
+    return _stacked(
+        ax, [PRIORITY_NAMES[p] for p in order], on_time, behind, title, "priority", "tasks", names
+    )
