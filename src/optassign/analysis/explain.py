@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 
 from optassign.contract.schema import TERMS, InputProblem, ScenarioError
+from optassign.engine import days
 from optassign.engine.model.objective import evaluate
 from optassign.engine.problem import HOUR_SCALE, ProblemData, build_problem
 from optassign.engine.relax import pair_coefficients
 from optassign.plan.folder import read_plan
 from optassign.plan.plan import Plan
-from optassign.plan.reasons import assigned_reason, unassigned_reason
+from optassign.plan.reasons import assigned_reason, free_by_day, late_reason, unassigned_reason
 from optassign.scenario.levers import apply_levers
 from optassign.scenario.policy import load_policy
 from optassign.scenario.scenario import Scenario, load_scenario
@@ -241,6 +242,11 @@ class _PlanState:
         np.minimum.at(lowest, assign[done], d.priority[done].astype(np.int64))
         lowest[self.count == 0] = 0
         self.lowest = lowest
+        self.free_by = self.finish = None
+        if d.day_cum is not None:  # a horizon: the days of the plan, as solve schedules them
+            late = days.late_tasks(d, ctx.policy, assign, owner)
+            self.free_by = free_by_day(d, assign, owner, late)
+            self.finish = days.schedule_days(d, assign, late, days.room(d, days.owned_hours(d, owner)))
 
     def explain(self, t: int, limit: int | None) -> TaskExplanation:
         d, assign = self.ctx.data, self.ctx.assign
@@ -255,16 +261,19 @@ class _PlanState:
         if a >= 0:
             p = lo + int(np.flatnonzero(d.task_cand.agent[lo:hi] == a)[0])
             terms = {n: round(float(v[p]), 6) for n, v in self.pair_terms.items() if abs(v[p]) > 1e-9}
+            reason = assigned_reason(d, t, a, self.ctx.owner)
+            if self.finish is not None and self.finish[t] > d.task_due[t]:
+                reason += "; " + late_reason(d, t, a, int(self.finish[t]))
             return TaskExplanation(
                 status="pinned" if d.pinned[t] else "assigned",
-                reason=assigned_reason(d, t, a, self.ctx.owner),
+                reason=reason,
                 terms=terms,
                 alternatives=self._alternatives(t, lo, hi, limit),
                 unassign_change=self._change(t, -1)[0],
                 **common,
             )
         pair_value = sum(self.pair_terms.values())
-        reason = unassigned_reason(d, t, self.load, self.count, self.lowest, pair_value)
+        reason = unassigned_reason(d, t, self.load, self.count, self.lowest, pair_value, self.free_by)
         if hi == lo:
             return TaskExplanation(
                 status="blocked", reason=reason, near_misses=self._near_misses(t, limit), **common

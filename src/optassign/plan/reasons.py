@@ -139,6 +139,16 @@ def assigned_reason(d: ProblemData, t: int, a: int, owner: np.ndarray) -> str:
     return f"moved: {why}; {base}"
 
 
+def late_reason(d: ProblemData, t: int, a: int, finish: int) -> str:
+    """For a task done after its due day: when it is done, and why not sooner."""
+    due, days_late = int(d.task_due[t]), int(finish - d.task_due[t])
+    when = f"late by {days_late} day{'s' if days_late != 1 else ''}: {d.agent_ids[a]} finishes it on "
+    when += f"{d.day_dates[finish]}, due {d.day_dates[due]}"
+    if d.pinned[t]:
+        return when + " (pinned: its agent's hours by then go to other pins)"
+    return when + " (nobody who can take it has the hours by then for more valuable work)"
+
+
 def reasons(
     d: ProblemData,
     assign: np.ndarray,
@@ -156,7 +166,7 @@ def reasons(
     lowest = np.full(d.n_agents, 99, dtype=np.int64)
     np.minimum.at(lowest, assign[done], d.priority[done].astype(np.int64))
     lowest[count == 0] = 0
-    free_by = None if d.day_cum is None else _free_by(d, assign, owner, late)
+    free_by = None if d.day_cum is None else free_by_day(d, assign, owner, late)
     out = np.empty(d.n_tasks, dtype=object)
     for t in range(d.n_tasks):
         a = int(assign[t])
@@ -168,7 +178,7 @@ def reasons(
     return out
 
 
-def _free_by(d: ProblemData, assign: np.ndarray, owner: np.ndarray, late: np.ndarray | None) -> np.ndarray:
+def free_by_day(d: ProblemData, assign: np.ndarray, owner: np.ndarray, late: np.ndarray | None) -> np.ndarray:
     """int64[A, H]: per agent and day, the scaled hours free for more on-time work due by that
     day: the least, over that day and every later one, of its room less its on-time work due
     by then (days.py)."""
