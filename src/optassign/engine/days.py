@@ -293,13 +293,20 @@ def repair(
 
 
 def greedy(
-    d: ProblemData, p: Policy, owner: np.ndarray, value: np.ndarray, *, earliest_due_first: bool
+    d: ProblemData,
+    p: Policy,
+    owner: np.ndarray,
+    value: np.ndarray,
+    *,
+    earliest_due_first: bool,
+    least_loaded: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A plan that obeys the day rows, built one task at a time (pins first, owners as given):
     earliest due first (then higher priority), or most valuable per hour first; each task to
-    its best agent by `value` (points per task pair) who can do it on time, ties to the least
-    loaded, else (soft due dates) to the best with hours left, late, when its points beat its
-    late points. Returns agent per task and the late tasks."""
+    its best agent by `value` (points per task pair) who can do it on time (`least_loaded`:
+    the least loaded such agent, the routing rule), else (soft due dates) to the best with
+    hours left, late, when its points beat its late points. Returns agent per task and the
+    late tasks."""
     rooms = room(d, owned_hours(d, owner))
     due = effective_due(d)
     assign = np.full(d.n_tasks, -1, dtype=np.int32)
@@ -321,7 +328,7 @@ def greedy(
         if d.pinned[t]:
             state.place(t, int(d.current[t]), late=False)
             continue
-        k = state.best_on_time(t, value[lo:hi])
+        k = state.best_on_time(t, value[lo:hi], least_loaded=least_loaded)
         if k is not None and value[lo + k] > 0:
             state.place(t, int(tc.agent[lo + k]), late=False)
         elif not d.due_hard:
@@ -357,12 +364,16 @@ class _Slack:
         self.hours = rooms[:, -1] - np.bincount(
             assign[assign >= 0], weights=d.effort[assign >= 0], minlength=d.n_agents
         ).astype(np.int64)
+        self.total = rooms[:, -1]
         self.count = np.bincount(assign[assign >= 0], minlength=d.n_agents)
         self.slots = np.where(d.max_tasks >= 0, d.max_tasks, np.iinfo(np.int64).max)
 
-    def best_on_time(self, t: int, values: np.ndarray, exclude: int = -1) -> int | None:
+    def best_on_time(
+        self, t: int, values: np.ndarray, exclude: int = -1, least_loaded: bool = False
+    ) -> int | None:
         """The offset (within t's pairs) of its best agent by `values` who can take it on
-        time, or None."""
+        time (`least_loaded`: the one with the smallest share of its hours taken, then the
+        best by `values`), or None."""
         d = self.d
         tc = d.task_cand
         lo, hi = tc.ptr[t], tc.ptr[t + 1]
@@ -373,6 +384,9 @@ class _Slack:
         if not fits.any():
             return None
         k = np.flatnonzero(fits)
+        if least_loaded:
+            used = 1.0 - self.hours[agents[k]] / np.maximum(self.total[agents[k]], 1)
+            return int(k[np.lexsort((-values[k], used))[0]])
         return int(k[np.argmax(values[k])])
 
     def best_late(self, t: int, values: np.ndarray) -> int | None:

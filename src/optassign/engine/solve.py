@@ -132,8 +132,8 @@ def _what_the_policy_uses(
 # Shares of a timed batch's time limit: the LP with day rows, the neighbourhoods with day rows
 # after the repair, and a reserve for the repair and the final scoring (the search of the
 # priced batch gets the rest).
-DAY_LP_SHARE = 0.15
-DAY_SEARCH_SHARE = 0.55
+DAY_LP_SHARE = 0.3
+DAY_SEARCH_SHARE = 0.45
 TIME_PASS_SHARE = 0.03
 
 
@@ -192,8 +192,14 @@ def _solve_in_time(
     late = days.late_tasks(data, policy, assign, inner.owner)
     # the greedy plans with the day rows may be better starts for the neighbourhoods
     starts = {"repaired": (assign, late)}
-    for name, edd in (("earliest due", True), ("most valuable", False)):
-        starts[name] = days.greedy(data, policy, inner.owner, value, earliest_due_first=edd)
+    for name, edd, spread in (
+        ("earliest due", True, False),
+        ("earliest due, least loaded", True, True),
+        ("most valuable", False, False),
+    ):
+        starts[name] = days.greedy(
+            data, policy, inner.owner, value, earliest_due_first=edd, least_loaded=spread
+        )
     scores = {n: points(data, policy, primary, a, inner.owner, lt) for n, (a, lt) in starts.items()}
     start = max(scores, key=lambda n: scores[n])
     assign, late = starts[start]
@@ -217,7 +223,7 @@ def _solve_in_time(
         day_repair_moved=fixed["moved"],
         day_start=start,
         day_start_objective=round(scores[start], 4),
-        **{f"day_start_{n.replace(' ', '_')}": round(v, 4) for n, v in scores.items()},
+        **{f"day_start_{n.replace(',', '').replace(' ', '_')}": round(v, 4) for n, v in scores.items()},
         day_lns_neighbourhoods=dst.neighbourhoods,
         day_lns_improved=dst.improved,
         day_lns_gain=round(dst.gained, 4),
