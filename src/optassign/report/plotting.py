@@ -454,8 +454,7 @@ def plot_day_load(plan: Any, *, top: int = 40, ax: Axes | None = None) -> Axes:
     order = planned.sum(axis=1).sort_values(ascending=False, kind="stable").index[:top]
     share = (planned.loc[order] / available.loc[order].where(available.loc[order] > 0)).to_numpy(dtype=float)
     image = np.ma.masked_invalid(np.clip(share, 0.0, 1.0))
-    cmap = matplotlib.colormaps["Blues"].copy()
-    cmap.set_bad("#e6e6e6")
+    cmap = matplotlib.colormaps["Blues"].with_extremes(bad="#e6e6e6")
     shown = ax.imshow(image, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     dates = list(planned.columns)
     step = max(1, len(dates) // 10)
