@@ -283,3 +283,14 @@ def test_compare_and_the_report_show_late_work_and_the_days(tmp_path):
     assert kpis["late_tasks"] == 4 and kpis["late_p3"] == 4 and kpis["late_hours"] == 12
     page = render_report([plan])
     assert "Late work by priority" in page and "Planned load per agent and day" in page
+
+
+def test_a_batch_with_days_gives_the_same_plan_twice(tmp_path):
+    from optassign.scenario.generate import generate_scenario
+
+    folder = generate_scenario(tmp_path / "g", tasks=120, agents=10, seed=5, horizon=10)
+    loaded = optassign.load_scenario(folder)
+    plans = [optassign.solve(loaded, time_limit=4, workers=2, seed=3) for _ in range(2)]
+    first, second = (p.assignments for p in plans)
+    assert first.equals(second)
+    assert plans[0].extra_tables["worklists.csv"].equals(plans[1].extra_tables["worklists.csv"])

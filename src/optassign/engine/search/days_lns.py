@@ -58,6 +58,7 @@ def improve_days(
         return assign, late, stats
     value, _ = pair_coefficients(d, _sub_policy(policy), terms)
     solver_ctx = _Context(d, policy, owner, value, seed, workers)
+    solver_ctx.deterministic = budget.deterministic
     assign, late = assign.copy(), late.copy()
     if len(d.task_cand) <= WHOLE_PAIRS:
         every = np.arange(d.n_tasks)
@@ -83,6 +84,7 @@ class _Context:
         self, d: ProblemData, policy: Policy, owner: np.ndarray, value: np.ndarray, seed: int, workers: int
     ):
         self.d, self.value, self.seed, self.workers = d, value, seed, workers
+        self.deterministic = True
         self.rooms = days.room(d, days.owned_hours(d, owner))
         self.due = days.effective_due(d)
         self.late_points = days.late_points(d, policy)
@@ -160,9 +162,11 @@ class _Context:
         prm = solver.parameters
         prm.num_workers = 1 if step_time is not None else self.workers
         prm.random_seed = self.seed
+        # several workers reproduce a search only interleaved, within a work budget
+        prm.interleave_search = self.deterministic and prm.num_workers > 1
         if step_time is not None:
             prm.max_deterministic_time = step_time
-        else:
+        elif self.deterministic:
             prm.max_deterministic_time = max(0.1, seconds) * DTIME_PER_SECOND
         prm.max_time_in_seconds = max(0.05, seconds)
         code = interrupt.solve(solver, m)
