@@ -294,3 +294,12 @@ def test_a_batch_with_days_gives_the_same_plan_twice(tmp_path):
     first, second = (p.assignments for p in plans)
     assert first.equals(second)
     assert plans[0].extra_tables["worklists.csv"].equals(plans[1].extra_tables["worklists.csv"])
+
+
+def test_a_lexicographic_policy_scores_every_stage_on_the_plan_with_days(tmp_path):
+    folder = tuesday_rush(tmp_path)
+    policy = optassign.load_policy("sla_first").model_copy(update={"due_dates": "hard"})
+    plan = solved(folder, policy)
+    terms = plan.result.terms
+    for stage in plan.result.stages:
+        assert stage.objective == pytest.approx(sum(terms.get(n, 0.0) for n in stage.terms))

@@ -11,12 +11,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from optassign.contract.schema import Policy
+from optassign.contract.schema import TERMS, Policy
 from optassign.engine import days
 from optassign.engine.budget import Budget, default_workers
 from optassign.engine.decompose import split
-from optassign.engine.model import evaluate, owners_have_value, points, primary_terms
-from optassign.engine.params import check_params
+from optassign.engine.model import evaluate, owners_have_value, points, primary_terms, stage_plan
+from optassign.engine.params import DTIME_PER_SECOND, check_params
 from optassign.engine.parts import solve_parts, solve_regions
 from optassign.engine.problem import ProblemData
 from optassign.engine.progress import Progress, ProgressFn, relabel
@@ -182,9 +182,11 @@ def _solve_in_time(
         day_dates=None,
         due_hard=False,
     )
-    left = time_limit - clock()
+    # each step's share is fixed, not what the clock left: its work budget (deterministic mode)
+    # must not depend on how fast the steps before it ran
     report = None if progress is None else relabel(progress, "priced by day", clock)
-    inner = solve_priced(priced, max(0.5, left - (DAY_SEARCH_SHARE + TIME_PASS_SHARE) * time_limit), report)
+    inner_share = 1.0 - DAY_LP_SHARE - DAY_SEARCH_SHARE - TIME_PASS_SHARE
+    inner = solve_priced(priced, max(0.5, inner_share * time_limit), report)
     if progress is not None:
         progress(Progress("day rows: repair and neighbourhoods", clock()))
     value, _ = pair_coefficients(data, policy, primary)
@@ -203,7 +205,12 @@ def _solve_in_time(
     scores = {n: points(data, policy, primary, a, inner.owner, lt) for n, (a, lt) in starts.items()}
     start = max(scores, key=lambda n: scores[n])
     assign, late = starts[start]
-    search = Budget(max(0.1, time_limit - clock() - TIME_PASS_SHARE * time_limit), deterministic)
+    work = DAY_SEARCH_SHARE * time_limit * DTIME_PER_SECOND
+    search = Budget(
+        max(0.1, time_limit - clock() - TIME_PASS_SHARE * time_limit),
+        deterministic,
+        max_work=work if deterministic else None,
+    )
     assign, late, dst = improve_days(
         data, policy, primary, assign, inner.owner, late, budget=search, seed=seed, workers=workers
     )
@@ -211,8 +218,15 @@ def _solve_in_time(
     objective = float(sum(terms.get(n, 0.0) for n in primary))
     bound = relaxation.bound if relaxation is not None and relaxation.status != "failed" else float("inf")
     status = inner.status if not inner.status.has_solution else SolveStatus.FEASIBLE
-    first = inner.stages[0] if inner.stages else StageResult(primary, status, objective, bound, 0.0)
-    stages = [StageResult(first.terms, status, objective, bound, first.seconds), *inner.stages[1:]]
+    # every stage of the policy scored on the plan as repaired and searched; the first is
+    # bounded by the LP with day rows, a later one by the priced batch's stage of those terms
+    inner_stages = {tuple(r.terms): r for r in inner.stages}
+    stages = [StageResult(primary, status, objective, bound, round(clock(), 3))]
+    for names in stage_plan(policy, list(TERMS))[1:]:
+        value_of = float(sum(terms.get(n, 0.0) for n in names))
+        match = inner_stages.get(tuple(n for n in names if n in terms))
+        later_bound = match.best_bound if match is not None else float("inf")
+        stages.append(StageResult(names, status, value_of, later_bound, round(clock(), 3)))
     statistics = dict(inner.statistics)
     statistics.update(
         day_lp_status=relaxation.status if relaxation is not None else "off",

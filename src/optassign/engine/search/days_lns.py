@@ -62,7 +62,8 @@ def improve_days(
     assign, late = assign.copy(), late.copy()
     if len(d.task_cand) <= WHOLE_PAIRS:
         every = np.arange(d.n_tasks)
-        solver_ctx.step(every, np.ones(d.n_agents, bool), assign, late, stats, budget.left(), None)
+        work = budget.work(DTIME_PER_SECOND)
+        solver_ctx.step(every, np.ones(d.n_agents, bool), assign, late, stats, budget.left(), None, work)
         return assign, late, stats
     hoods = Neighbourhoods(d, seed, group_size, max_waiting)
     max_work = budget.work(DTIME_PER_SECOND)
@@ -72,7 +73,7 @@ def improve_days(
             if not group.any():
                 break
             continue
-        solver_ctx.step(tasks, group, assign, late, stats, budget.left(), step_time)
+        solver_ctx.step(tasks, group, assign, late, stats, budget.left(), step_time, step_time)
     return assign, late, stats
 
 
@@ -100,6 +101,7 @@ class _Context:
         stats: DayStats,
         seconds: float,
         step_time: float | None,
+        work: float,
     ) -> None:
         d, tc = self.d, self.d.task_cand
         pairs = (
@@ -164,10 +166,8 @@ class _Context:
         prm.random_seed = self.seed
         # several workers reproduce a search only interleaved, within a work budget
         prm.interleave_search = self.deterministic and prm.num_workers > 1
-        if step_time is not None:
-            prm.max_deterministic_time = step_time
-        elif self.deterministic:
-            prm.max_deterministic_time = max(0.1, seconds) * DTIME_PER_SECOND
+        if step_time is not None or self.deterministic:
+            prm.max_deterministic_time = max(0.01, work) if np.isfinite(work) else 1e9
         prm.max_time_in_seconds = max(0.05, seconds)
         code = interrupt.solve(solver, m)
         stats.neighbourhoods += 1
