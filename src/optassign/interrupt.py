@@ -28,7 +28,16 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["Interrupted", "install", "message", "requested", "signal_received", "solve", "writing"]
+__all__ = [
+    "Interrupted",
+    "finishing",
+    "install",
+    "message",
+    "requested",
+    "signal_received",
+    "solve",
+    "writing",
+]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How long the watcher lets the main thread react before it ends the process itself.
@@ -70,6 +79,11 @@ _STATE = _State()
 def requested() -> bool:
     """Whether a signal asked the run to stop (searches end as if their time were up)."""
     return _STATE.signum is not None
+
+
+def finishing() -> bool:
+    """Whether a first signal ends the searches with their best plan (--save-interrupted)."""
+    return _STATE.finish
 
 
 def signal_received() -> int | None:

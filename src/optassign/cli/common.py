@@ -119,13 +119,19 @@ def stop_if_interrupted(summary: dict | None = None) -> int | None:
     """After a solve in --save-interrupted mode: the signal that stopped it (recorded in the
     summary as `interrupted`), or None."""
     signum = interrupt.signal_received()
+    if signum is not None and not interrupt.finishing():
+        # aborting, yet the solve ran on (the signal's exception was lost in library code):
+        # abort now, before anything is written, as the signal asked
+        raise interrupt.Interrupted(signum)
     if signum is not None and summary is not None:
         summary["interrupted"] = signal.Signals(signum).name
     return signum
 
 
 def exit_interrupted(signum: int, target: Path) -> None:
-    err.print(interrupt.message(signum, f"best plan so far written to {target}"), markup=False)
+    err.print(
+        interrupt.message(signum, f"best plan so far written to {target}"), markup=False, soft_wrap=True
+    )
     raise typer.Exit(128 + signum)
 
 
