@@ -31,6 +31,8 @@ __all__ = [
     "repair",
     "room",
     "schedule",
+    "slack",
+    "starts",
     "urgency_points",
 ]
 
@@ -104,13 +106,19 @@ def _finish_in_order(
     if not len(tasks):
         return out
     a = agent[order]
-    done = _cumsum_by(a, d.effort[tasks[order]])
-    H = rooms.shape[1]
-    span = int(rooms.max(initial=0)) + int(done.max(initial=0)) + 2
-    flat = (rooms + np.arange(rooms.shape[0], dtype=np.int64)[:, None] * span).ravel()
-    pos = np.searchsorted(flat, done + a.astype(np.int64) * span, side="left") - a.astype(np.int64) * H
-    out[order] = np.minimum(pos, H)
+    out[order] = _day_reaching(rooms, a, _cumsum_by(a, d.effort[tasks[order]]), side="left")
     return out
+
+
+def _day_reaching(rooms: np.ndarray, agent: np.ndarray, hours: np.ndarray, *, side: str) -> np.ndarray:
+    """Per entry, the first day by which its agent's room reaches `hours` (side="left"), or
+    exceeds it (side="right": the day work begun after those hours falls on); H when never."""
+    H = rooms.shape[1]
+    span = int(rooms.max(initial=0)) + int(hours.max(initial=0)) + 2
+    flat = (rooms + np.arange(rooms.shape[0], dtype=np.int64)[:, None] * span).ravel()
+    base = agent.astype(np.int64)
+    pos = np.searchsorted(flat, hours + base * span, side=side) - base * H
+    return np.minimum(pos, H)
 
 
 def _cumsum_by(group: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -130,19 +138,26 @@ def late_tasks(d: ProblemData, p: Policy, assign: np.ndarray, owner: np.ndarray)
     cannot make their dates."""
     if d.day_cum is None:
         return np.zeros(d.n_tasks, dtype=bool)
-    rooms = room(d, owned_hours(d, owner))
-    late = np.zeros(d.n_tasks, dtype=bool) if d.due_hard else _victims(d, assign, rooms, late_points(d, p))
-    return late | _pins_late(d, assign, late, rooms)
+    return _late(d, p, assign, room(d, owned_hours(d, owner)), effective_due(d))
 
 
-def _victims(d: ProblemData, assign: np.ndarray, rooms: np.ndarray, cost: np.ndarray) -> np.ndarray:
+def _late(d: ProblemData, p: Policy, assign: np.ndarray, rooms: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """late_tasks with the agents' `rooms` and `due` (effective_due) given."""
+    no_one = np.zeros(d.n_tasks, dtype=bool)
+    late = no_one if d.due_hard else _victims(d, assign, rooms, late_points(d, p), due)
+    return late | _pins_late(d, assign, late, rooms, due)
+
+
+def _victims(
+    d: ProblemData, assign: np.ndarray, rooms: np.ndarray, cost: np.ndarray, due: np.ndarray
+) -> np.ndarray:
     """bool[T]: the tasks to take out of the day rows so that every row of every agent fits:
-    on each agent, earliest due first, whenever a row overflows, the tasks so far (not pins)
-    with the least `cost` per hour, until it fits (what pins alone overflow stays)."""
+    on each agent, earliest due first (`due`: effective_due), whenever a row overflows, the
+    tasks so far (not pins) with the least `cost` per hour, until it fits (what pins alone
+    overflow stays)."""
     out = np.zeros(d.n_tasks, dtype=bool)
     t = np.flatnonzero(assign >= 0)
     a = assign[t]
-    due = effective_due(d)
     order = _order(a, np.zeros(len(t)), due[t], d.priority[t], t)
     done = _cumsum_by(a[order], d.effort[t[order]])
     over = done > rooms[a[order], due[t[order]]]
@@ -165,26 +180,35 @@ def _victims(d: ProblemData, assign: np.ndarray, rooms: np.ndarray, cost: np.nda
     return out
 
 
-def _pins_late(d: ProblemData, assign: np.ndarray, late: np.ndarray, rooms: np.ndarray) -> np.ndarray:
+def _pins_late(
+    d: ProblemData, assign: np.ndarray, late: np.ndarray, rooms: np.ndarray, due: np.ndarray
+) -> np.ndarray:
     """Pinned tasks that finish after their due day in the plan's order."""
-    finish = schedule_days(d, assign, late, rooms)
+    finish = schedule_days(d, assign, late, rooms, due=due)
     out = np.zeros(d.n_tasks, dtype=bool)
     out[d.pinned] = finish[d.pinned] > d.task_due[d.pinned]
     return out
 
 
 def schedule_days(
-    d: ProblemData, assign: np.ndarray, late: np.ndarray, rooms: np.ndarray, *, clip: bool = True
+    d: ProblemData,
+    assign: np.ndarray,
+    late: np.ndarray,
+    rooms: np.ndarray,
+    *,
+    clip: bool = True,
+    due: np.ndarray | None = None,
 ) -> np.ndarray:
     """int64[T]: the day each assigned task is finished (on-time tasks earliest due first, then
     the late ones earliest due first); -1 for open tasks. Work beyond the agent's hours ends on
-    the last day, or (clip=False) on day H, after it."""
+    the last day, or (clip=False) on day H, after it. `due`: effective_due, when known."""
     out = np.full(d.n_tasks, -1, dtype=np.int64)
     t = np.flatnonzero(assign >= 0)
     if not len(t):
         return out
     a = assign[t]
-    order = _order(a, late[t].astype(np.int64), effective_due(d)[t], d.priority[t], t)
+    due = effective_due(d) if due is None else due
+    order = _order(a, late[t].astype(np.int64), due[t], d.priority[t], t)
     finish = _finish_in_order(d, t, a, order, rooms)
     out[t] = np.minimum(finish, d.day_cum.shape[1] - 1) if clip else finish
     return out
@@ -219,11 +243,8 @@ def schedule(
         position[t[order]] = rank + 1
         done = _cumsum_by(ao, d.effort[t[order]])
         began = done - d.effort[t[order]]
-        span = int(rooms.max(initial=0)) + int(done.max(initial=0)) + 2
-        flat = (rooms + np.arange(d.n_agents, dtype=np.int64)[:, None] * span).ravel()
-        base = ao.astype(np.int64) * span
-        finish[t[order]] = np.minimum(np.searchsorted(flat, done + base, side="left") - ao * H, H - 1)
-        start[t[order]] = np.minimum(np.searchsorted(flat, began + base, side="right") - ao * H, H - 1)
+        finish[t[order]] = np.minimum(_day_reaching(rooms, ao, done, side="left"), H - 1)
+        start[t[order]] = np.minimum(_day_reaching(rooms, ao, began, side="right"), H - 1)
         # hours worked per day: the task hours done by each day's room, day by day
         worked = np.zeros((d.n_agents, H), dtype=np.int64)
         total = np.bincount(ao, weights=d.effort[t[order]], minlength=d.n_agents).astype(np.int64)
@@ -238,6 +259,18 @@ def schedule(
         "available": available,
         "planned": planned + own_days,
     }
+
+
+def slack(
+    d: ProblemData, assign: np.ndarray, late: np.ndarray, due: np.ndarray, rooms: np.ndarray
+) -> np.ndarray:
+    """int64[A, H]: per agent and day, its room by that day less its on-time work due by then
+    (`due`: effective_due; a late pin still takes its days). What a task due on day j may
+    still take on time is the least of its agent's slack from day j on."""
+    on = np.flatnonzero((assign >= 0) & (~late | d.pinned))
+    by_day = np.zeros(rooms.shape, dtype=np.int64)
+    np.add.at(by_day, (assign[on], due[on]), d.effort[on])
+    return rooms - np.cumsum(by_day, axis=1)
 
 
 # --------------------------------------------------------------------------- repair
@@ -261,10 +294,10 @@ def repair(
     owned = owned_hours(d, owner)
     rooms = room(d, owned)
     if d.due_hard:
-        removed = _overflowing(d, assign, owner, value)
+        removed = _overflowing(d, assign, value, rooms, due)
         assign[removed] = -1
         stats["removed"] = int(len(removed))
-    state = _Slack(d, assign, due, rooms, late_tasks(d, p, assign, owner))
+    state = _Slack(d, assign, due, rooms, _late(d, p, assign, rooms, due))
     tc = d.task_cand
     late_cost = late_points(d, p)
     if not d.due_hard:
@@ -338,13 +371,31 @@ def greedy(
     return state.assign, state.late
 
 
-def _overflowing(d: ProblemData, assign: np.ndarray, owner: np.ndarray, value: np.ndarray) -> np.ndarray:
+def starts(
+    d: ProblemData, p: Policy, owner: np.ndarray, value: np.ndarray, repaired: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The plans that obey the day rows a search may start from, by name, each as agent per
+    task and late tasks: the `repaired` one and the greedy plans (earliest due first, also
+    spread to the least loaded, and most valuable first)."""
+    out = {"repaired": (repaired, late_tasks(d, p, repaired, owner))}
+    for name, edd, spread in (
+        ("earliest due", True, False),
+        ("earliest due, least loaded", True, True),
+        ("most valuable", False, False),
+    ):
+        out[name] = greedy(d, p, owner, value, earliest_due_first=edd, least_loaded=spread)
+    return out
+
+
+def _overflowing(
+    d: ProblemData, assign: np.ndarray, value: np.ndarray, rooms: np.ndarray, due: np.ndarray
+) -> np.ndarray:
     """Hard due dates: the tasks to take off their agents so that every row fits, those worth
     least per hour first (`value` per task pair)."""
     worth = np.zeros(d.n_tasks)
     chosen = d.task_cand.chosen(assign)
     worth[d.task_cand.row[chosen]] = value[chosen]
-    return np.flatnonzero(_victims(d, assign, room(d, owned_hours(d, owner)), worth))
+    return np.flatnonzero(_victims(d, assign, rooms, worth, due))
 
 
 class _Slack:
@@ -355,12 +406,7 @@ class _Slack:
         self, d: ProblemData, assign: np.ndarray, due: np.ndarray, rooms: np.ndarray, late: np.ndarray
     ):
         self.d, self.assign, self.due, self.late = d, assign, due, late.copy()
-        H = rooms.shape[1]
-        on = np.flatnonzero((assign >= 0) & (~late | d.pinned))  # a late pin still takes its days
-        by_day = np.zeros((d.n_agents, H), dtype=np.int64)
-        np.add.at(by_day, (assign[on], due[on]), d.effort[on])
-        self.slack = rooms - np.cumsum(by_day, axis=1)
-        # the suffix minimum: what a task due on day j may still take on time
+        self.slack = slack(d, assign, late, due, rooms)
         self.hours = rooms[:, -1] - np.bincount(
             assign[assign >= 0], weights=d.effort[assign >= 0], minlength=d.n_agents
         ).astype(np.int64)

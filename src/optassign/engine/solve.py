@@ -191,17 +191,8 @@ def _solve_in_time(
         progress(Progress("day rows: repair and neighbourhoods", clock()))
     value, _ = pair_coefficients(data, policy, primary)
     assign, fixed = days.repair(data, policy, inner.assign, inner.owner, value)
-    late = days.late_tasks(data, policy, assign, inner.owner)
     # the greedy plans with the day rows may be better starts for the neighbourhoods
-    starts = {"repaired": (assign, late)}
-    for name, edd, spread in (
-        ("earliest due", True, False),
-        ("earliest due, least loaded", True, True),
-        ("most valuable", False, False),
-    ):
-        starts[name] = days.greedy(
-            data, policy, inner.owner, value, earliest_due_first=edd, least_loaded=spread
-        )
+    starts = days.starts(data, policy, inner.owner, value, assign)
     scores = {n: points(data, policy, primary, a, inner.owner, lt) for n, (a, lt) in starts.items()}
     start = max(scores, key=lambda n: scores[n])
     assign, late = starts[start]

@@ -184,10 +184,7 @@ def free_by_day(d: ProblemData, assign: np.ndarray, owner: np.ndarray, late: np.
     by then (days.py)."""
     rooms = days.room(d, days.owned_hours(d, owner))
     late = np.zeros(d.n_tasks, dtype=bool) if late is None else late
-    on = np.flatnonzero((assign >= 0) & (~late | d.pinned))
-    by_day = np.zeros(rooms.shape, dtype=np.int64)
-    np.add.at(by_day, (assign[on], days.effective_due(d)[on]), d.effort[on])
-    slack = rooms - np.cumsum(by_day, axis=1)
+    slack = days.slack(d, assign, late, days.effective_due(d), rooms)
     return np.minimum.accumulate(slack[:, ::-1], axis=1)[:, ::-1]
 
 
