@@ -18,13 +18,18 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from optassign.scenario.generate import (  # noqa: E402
+    BASE_DATE,
     AgentTier,
     Profile,
     TaskType,
     generate_scenario,
+    add_time,
     generate_tables,
     write_scenario,
 )
+
+# The example scenarios plan two working weeks from the day their due dates count from.
+HORIZON_DAYS = 10
 
 
 def _skills(text: str) -> dict[str, int]:
@@ -45,12 +50,13 @@ def _plan_hours(tables: dict[str, pd.DataFrame]) -> pd.Series:
 
 
 def build_demo(out: pathlib.Path) -> None:
-    generate_scenario(out, tasks=300, agents=20, regions=4, skills=6, seed=7, name="demo")
+    generate_scenario(out, tasks=300, agents=20, regions=4, skills=6, seed=7, name="demo", horizon=10)
     meta_path = out / "scenario.yaml"
     meta = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
     meta["description"] = (
         "Nightly-batch demo: 300 open CRM tasks for 20 agents in 4 regions with 6 skills, "
-        "slightly more work than capacity, re-planned in one run."
+        "slightly more work than capacity, re-planned in one run over two working weeks, "
+        "with due dates, part-time staff and absences."
     )
     meta_path.write_text(
         "# rebuilt by scenarios/build.py (generate_scenario, seed 7)\n"
@@ -161,12 +167,14 @@ def build_service_desk(out: pathlib.Path) -> None:
         }},
     ]  # fmt: skip
     n_p1 = int((tasks["priority"].astype(int) == 5).sum())
+    window = add_time(tables, HORIZON_DAYS, 11, start=BASE_DATE, due_dates=False)
     write_scenario(
-        out, tables, name="service_desk", policy="sla_first", events=events,
+        out, tables, name="service_desk", policy="sla_first", events=events, horizon=window,
         description=(
             f"IT/telecom service desk: {len(tasks)} tickets, incidents, complaints and "
             f"installations ({n_p1} critical P1) for {len(agents)} L1/L2/L3 agents in 3 regions, "
-            "due dates set by SLA priority; events preview a leave, a capacity cut and a hire."
+            "due dates set by SLA priority, over two working weeks with part-time staff and "
+            "absences; events preview a leave, a capacity cut and a hire."
         ),
         comment="rebuilt by scenarios/build.py (service desk profile, seed 11)",
     )
@@ -228,13 +236,14 @@ def build_b2b_sales(out: pathlib.Path) -> None:
         {"transfer": {"agent": mover["agent_id"], "regions": new_region}},
     ]
     owned = int((customers["owner_id"] != "").sum())
+    window = add_time(tables, HORIZON_DAYS, 5, start=BASE_DATE, due_dates=False)
     write_scenario(
-        out, tables, name="b2b_sales", policy="continuity", events=events,
+        out, tables, name="b2b_sales", policy="continuity", events=events, horizon=window,
         description=(
             f"B2B sales team: {len(agents)} account executives and customer success managers "
             f"across 5 regions owning {owned} of {len(customers)} accounts (tier A needs "
             f"enterprise:3), with {len(tables['tasks'])} follow-ups, demos, proposals, renewals "
-            "and QBRs; events preview a leave and a transfer."
+            "and QBRs over two working weeks; events preview a leave and a transfer."
         ),
         comment="rebuilt by scenarios/build.py (B2B sales profile, seed 5)",
     )

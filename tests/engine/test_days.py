@@ -267,7 +267,7 @@ def test_the_greedy_plans_obey_the_day_rows(tmp_path):
         d = build_problem(optassign.load_scenario(folder, policy=policy), policy)
         value, _ = pair_coefficients(d, policy, ["service"])
         for edd in (True, False):
-            assign, late = days.greedy(d, policy, d.owner, value, earliest_due_first=edd)
+            assign, late = days.greedy_plan(d, policy, d.owner, value, earliest_due_first=edd)
             on = (assign >= 0) & ~late
             assert _obeys_day_rows(d, np.where(on, assign, -1))
             assert (late == 0).all() if mode == "hard" else late.any()

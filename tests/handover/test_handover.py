@@ -20,7 +20,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from optassign import load_scenario, solve
+from optassign import load_policy, load_scenario, solve
 from optassign.cli.main import app
 from optassign.contract.schema import Events, Policy, ScenarioError
 from optassign.handover.replan import handover, preview
@@ -253,8 +253,11 @@ def test_max_moves_zero_moves_only_the_forced(tiny_scenario, tmp_path):
     assert res.kpis["move_budget"] == 0
 
 
-def test_max_moves_zero_on_demo_keeps_every_unforced_task(tmp_path):
-    res = handover(SCENARIOS / "demo", leave=["A00003"], max_moves=0, **FAST)
+@pytest.mark.parametrize("due_dates", ["soft", "hard"])
+def test_max_moves_zero_on_demo_keeps_every_unforced_task(tmp_path, due_dates):
+    # the demo has a horizon: with hard due dates, work its agent cannot finish on time is forced
+    policy = load_policy("balanced").model_copy(update={"due_dates": due_dates})
+    res = handover(SCENARIOS / "demo", leave=["A00003"], max_moves=0, policy=policy, **FAST)
     checked(SCENARIOS / "demo", res, tmp_path / "out", {"leave": "A00003"})
     a = res.plan.assignments
     forced_ids = set(res.handover.loc[res.handover["forced"], "id"])
@@ -265,6 +268,10 @@ def test_max_moves_zero_on_demo_keeps_every_unforced_task(tmp_path):
     moved_o = o[o["previous_owner_id"].ne("") & o["owner_id"].ne(o["previous_owner_id"])]
     assert set(moved_o["customer_id"]) <= forced_ids
     assert res.kpis["moves"]["voluntary"] == 0
+    if due_dates == "hard":  # the plan in force does not make every date on the demo's days
+        assert res.kpis["moves"]["forced_by_cause"]["due date"] > 0
+        late = res.handover[res.handover["reason"].str.contains("cannot finish it by its due date")]
+        assert late["forced"].all() and len(late) == res.kpis["moves"]["forced_by_cause"]["due date"]
     assert {"A00003"} <= set(res.handover["from_agent_id"])
     assert (res.handover.loc[res.handover["from_agent_id"].eq("A00003"), "forced"]).all()
 

@@ -24,9 +24,10 @@ from optassign.engine.problem import HOUR_SCALE, ProblemData
 
 __all__ = [
     "finished_late",
-    "greedy",
+    "greedy_plan",
     "late_points",
     "late_tasks",
+    "overflowing",
     "owned_hours",
     "repair",
     "room",
@@ -285,7 +286,8 @@ def repair(
     due day (and hours and a task slot), the best pair by `value` (points per task pair).
     Soft due dates: the late tasks (late_tasks) are moved, most costly first, to an agent who
     can do them on time when that gains points; then open tasks are placed on time where they
-    fit. Owners stay."""
+    fit. Owners stay. Under a move budget (a handover) the tasks kept with their agent in force
+    leave last, and a late one is moved only while the budget has moves left."""
     assign = assign.copy()
     stats = {"removed": 0, "placed": 0, "moved": 0}
     if d.day_cum is None:
@@ -293,8 +295,13 @@ def repair(
     due = effective_due(d)
     owned = owned_hours(d, owner)
     rooms = room(d, owned)
+    kept = _kept(d, assign)
+    left = np.inf if d.move_budget is None else d.move_budget - _moves(d, assign, owner)
     if d.due_hard:
-        removed = _overflowing(d, assign, value, rooms, due)
+        worth = np.where(kept, _KEEP_FIRST, 0.0)
+        chosen = d.task_cand.chosen(assign)
+        worth[d.task_cand.row[chosen]] += value[chosen]
+        removed = np.flatnonzero(_victims(d, assign, rooms, worth, due))
         assign[removed] = -1
         stats["removed"] = int(len(removed))
     state = _Slack(d, assign, due, rooms, _late(d, p, assign, rooms, due))
@@ -304,12 +311,15 @@ def repair(
         late = state.late
         moving = np.flatnonzero(late & ~d.pinned)
         for t in moving[np.argsort(-late_cost[moving], kind="stable")].tolist():
+            if kept[t] and left < 1:
+                continue
             lo, hi = tc.ptr[t], tc.ptr[t + 1]
             here = lo + np.searchsorted(tc.agent[lo:hi], assign[t])
             best = state.best_on_time(t, value[lo:hi], exclude=int(assign[t]))
             if best is not None and value[lo + best] >= value[here] - late_cost[t]:
                 state.move(t, int(tc.agent[lo + best]))
                 stats["moved"] += 1
+                left -= int(kept[t])
     open_tasks = np.flatnonzero((assign < 0) & (tc.count > 0))
     score = np.full(d.n_tasks, -np.inf)
     if len(open_tasks):
@@ -325,7 +335,34 @@ def repair(
     return state.assign, stats
 
 
-def greedy(
+# Added to the worth of a kept task under a move budget, so that it leaves last.
+_KEEP_FIRST = 1e12
+
+
+def _kept(d: ProblemData, assign: np.ndarray) -> np.ndarray:
+    """bool[T]: under a move budget, the unforced tasks the plan keeps with their agent in force
+    (moving one spends the budget); none without a budget."""
+    if d.move_budget is None:
+        return np.zeros(d.n_tasks, dtype=bool)
+    forced = d.forced if d.forced is not None else np.zeros(d.n_tasks, dtype=bool)
+    return (d.current >= 0) & (assign == d.current) & ~forced
+
+
+def _moves(d: ProblemData, assign: np.ndarray, owner: np.ndarray) -> int:
+    """The moves a plan spends of a move budget: unforced tasks and customers whose agent in
+    force may hold them but the plan gives to another (or to no one)."""
+    tc, oc = d.task_cand, d.owner_cand
+    forced = d.forced if d.forced is not None else np.zeros(d.n_tasks, dtype=bool)
+    owner_forced = d.owner_forced if d.owner_forced is not None else np.zeros(d.n_customers, dtype=bool)
+    may_x = np.zeros(d.n_tasks, dtype=bool)
+    may_x[tc.row[tc.chosen(d.current)]] = True
+    may_o = np.zeros(d.n_customers, dtype=bool)
+    may_o[oc.row[oc.chosen(d.owner)]] = True
+    moved = int((may_x & ~forced & (assign != d.current)).sum())
+    return moved + int((may_o & ~owner_forced & (owner != d.owner)).sum())
+
+
+def greedy_plan(
     d: ProblemData,
     p: Policy,
     owner: np.ndarray,
@@ -372,30 +409,36 @@ def greedy(
 
 
 def starts(
-    d: ProblemData, p: Policy, owner: np.ndarray, value: np.ndarray, repaired: np.ndarray
+    d: ProblemData,
+    p: Policy,
+    owner: np.ndarray,
+    value: np.ndarray,
+    repaired: dict[str, np.ndarray],
+    *,
+    greedy: bool = True,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The plans that obey the day rows a search may start from, by name, each as agent per
-    task and late tasks: the `repaired` one and the greedy plans (earliest due first, also
-    spread to the least loaded, and most valuable first)."""
-    out = {"repaired": (repaired, late_tasks(d, p, repaired, owner))}
+    task and late tasks: the `repaired` ones (by name; see `repair`) and (`greedy`) the greedy
+    plans (earliest due first, also spread to the least loaded, and most valuable first)."""
+    out = {name: (a, late_tasks(d, p, a, owner)) for name, a in repaired.items()}
+    if not greedy:
+        return out
     for name, edd, spread in (
         ("earliest due", True, False),
         ("earliest due, least loaded", True, True),
         ("most valuable", False, False),
     ):
-        out[name] = greedy(d, p, owner, value, earliest_due_first=edd, least_loaded=spread)
+        out[name] = greedy_plan(d, p, owner, value, earliest_due_first=edd, least_loaded=spread)
     return out
 
 
-def _overflowing(
-    d: ProblemData, assign: np.ndarray, value: np.ndarray, rooms: np.ndarray, due: np.ndarray
-) -> np.ndarray:
-    """Hard due dates: the tasks to take off their agents so that every row fits, those worth
-    least per hour first (`value` per task pair)."""
-    worth = np.zeros(d.n_tasks)
-    chosen = d.task_cand.chosen(assign)
-    worth[d.task_cand.row[chosen]] = value[chosen]
-    return np.flatnonzero(_victims(d, assign, rooms, worth, due))
+def overflowing(d: ProblemData, assign: np.ndarray, owner: np.ndarray, worth: np.ndarray) -> np.ndarray:
+    """bool[T]: the tasks to take off their agents so that every day row fits (by the rule
+    late_tasks uses), those with the least `worth` (per task) per hour first; none without
+    day rows."""
+    if d.day_cum is None:
+        return np.zeros(d.n_tasks, dtype=bool)
+    return _victims(d, assign, room(d, owned_hours(d, owner)), worth, effective_due(d))
 
 
 class _Slack:

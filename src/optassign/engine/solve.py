@@ -23,7 +23,7 @@ from optassign.engine.progress import Progress, ProgressFn, relabel
 from optassign.engine.relax import Relaxation, pair_coefficients, relax
 from optassign.engine.result import Result, SolveStatus, StageResult, relative_gap
 from optassign.engine.search.days_lns import improve_days
-from optassign.engine.whole import SolveOptions, solve_whole
+from optassign.engine.whole import SolveOptions, rounded_start, solve_whole
 
 __all__ = ["Progress", "ProgressFn", "SolveOptions", "default_workers", "primary_terms", "solve_problem"]
 
@@ -191,8 +191,14 @@ def _solve_in_time(
         progress(Progress("day rows: repair and neighbourhoods", clock()))
     value, _ = pair_coefficients(data, policy, primary)
     assign, fixed = days.repair(data, policy, inner.assign, inner.owner, value)
+    repaired = {"repaired": assign}
+    budgeted = data.move_budget is not None  # the other starts ignore the plan in force
+    if not budgeted and relaxation is not None and relaxation.status in ("optimal", "priced"):
+        # the LP with day rows rounded: where the LP is solved, often the best start
+        rounded = rounded_start(data, data, policy, primary, relaxation)[0]
+        repaired["LP rounded"] = days.repair(data, policy, rounded, inner.owner, value)[0]
     # the greedy plans with the day rows may be better starts for the neighbourhoods
-    starts = days.starts(data, policy, inner.owner, value, assign)
+    starts = days.starts(data, policy, inner.owner, value, repaired, greedy=not budgeted)
     scores = {n: points(data, policy, primary, a, inner.owner, lt) for n, (a, lt) in starts.items()}
     start = max(scores, key=lambda n: scores[n])
     assign, late = starts[start]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from optassign.contract.schema import Event, Hire, Leave, Policy
+from optassign.engine import days
 from optassign.engine.problem import HOUR_SCALE, ProblemData, build_problem
 from optassign.engine.search.greedy import greedy_plan
 from optassign.scenario.scenario import Scenario
@@ -58,6 +59,7 @@ def prepare(
     kept, kept_o, pinned, pin_broken = _forced(
         before, after, free, policy, legal, legal_o, task_cause, owner_cause, warnings
     )
+    too_late = _force_late(free.replace(pinned=pinned), policy, kept, kept_o, task_cause)
     forced, owner_forced = task_cause != "", owner_cause != ""
     receivers = _receivers(events)
     keep, keep_o, restricted, owner_restricted = _restricted_candidates(free, pinned, receivers)
@@ -87,9 +89,31 @@ def prepare(
         receivers,
         hired,
         pin_broken,
-        _kinds(forced, pin_broken, free.current, free.active, legal),
+        np.where(too_late, "due date", _kinds(forced, pin_broken, free.current, free.active, legal)),
         _kinds(owner_forced, np.zeros(free.n_customers, dtype=bool), free.owner, free.active, legal_o),
     )
+
+
+def _force_late(
+    d: ProblemData, policy: Policy, kept: np.ndarray, kept_o: np.ndarray, task_cause: np.ndarray
+) -> None:
+    """Hard due dates: mark as forced the work its agent in force cannot finish by its due date
+    with the work it keeps (worked earliest due first), the lowest priority value per hour
+    first; pins stay. Changes `kept` and `task_cause` in place; returns those tasks (mask)."""
+    out = np.zeros(d.n_tasks, dtype=bool)
+    if d.day_cum is None or not d.due_hard:
+        return out
+    assign = np.where(kept, d.current, -1).astype(np.int32)
+    owner = np.where(kept_o, d.owner, -1).astype(np.int32)
+    value = np.array([0.0] + [policy.priority_value[p] for p in range(1, 6)])[d.priority]
+    out = days.overflowing(d, assign, owner, value) & kept
+    for t in np.flatnonzero(out).tolist():
+        task_cause[t] = (
+            f"{d.agent_ids[int(d.current[t])]} cannot finish it by its due date "
+            f"{d.day_dates[int(d.task_due[t])]} with the work due before it"
+        )
+        kept[t] = False
+    return out
 
 
 def _legality(before: Scenario, d: ProblemData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -206,7 +230,8 @@ def _restricted_candidates(
 def _kinds(
     forced: np.ndarray, pin_broken: np.ndarray, agent: np.ndarray, active: np.ndarray, legal: np.ndarray
 ) -> np.ndarray:
-    """Kind of each forced move: pin broken, agent left, not eligible, over capacity."""
+    """Kind of each forced move: pin broken, agent left, not eligible, over capacity (and,
+    set by the caller, due date)."""
     out = np.full(len(forced), "", dtype=object)
     gone = ~active[np.maximum(agent, 0)]
     out[forced & legal] = "over capacity"

@@ -941,18 +941,28 @@ def generate_tables(
 HORIZON_START = np.datetime64("2026-12-07", "D")
 
 
-def add_time(tables: dict[str, pd.DataFrame], working_days: int, seed: int) -> dict:
-    """Give generated tables a horizon of `working_days` (Mon-Fri from HORIZON_START): due dates
+def add_time(
+    tables: dict[str, pd.DataFrame],
+    working_days: int,
+    seed: int,
+    *,
+    start: str | np.datetime64 = HORIZON_START,
+    due_dates: bool = True,
+) -> dict:
+    """Give generated tables a horizon of `working_days` (Mon-Fri from `start`): due dates
     inside it by priority (priority 5 within the first two days, 4 the first four, 3 the first
-    seven, lower anywhere; 3% already overdue, 10% with none), part-time staff (capacity under
-    30 h) working Monday to Wednesday at the hours that give their capacity, and absences of
-    one to three working days for 6% of the staff, in calendar.csv. Returns the horizon for
-    scenario.yaml. Its own random stream: the tables without time stay as they were."""
+    seven, lower anywhere; 3% already overdue, 10% with none; `due_dates=False` keeps the
+    tables' own), part-time staff (capacity under 30 h) working Monday to Wednesday at the
+    hours that give their capacity, and absences of one to three working days for 6% of the
+    staff, in calendar.csv. Returns the horizon for scenario.yaml. Its own random stream: the
+    tables without time stay as they were."""
     rng = np.random.default_rng([seed, 1_013])
-    n_days = working_days + 2 * ((working_days - 1) // 5)
-    dates = HORIZON_START + np.arange(n_days).astype("timedelta64[D]")
+    start = np.datetime64(start, "D")
+    weekday = (start + np.arange(7 * working_days).astype("timedelta64[D]")).view("int64")
+    work = np.flatnonzero((weekday - 4) % 7 < 5)[:working_days]
+    n_days = int(work[-1]) + 1
+    dates = start + np.arange(n_days).astype("timedelta64[D]")
     weekday = (dates.view("int64") - 4) % 7
-    work = np.flatnonzero(weekday < 5)
     tasks = tables["tasks"]
     prio = tasks["priority"].astype(int).to_numpy()
     reach = np.array(
@@ -962,10 +972,11 @@ def add_time(tables: dict[str, pd.DataFrame], working_days: int, seed: int) -> d
     due = np.datetime_as_string(dates[work[pick]], unit="D").astype(object)
     overdue = rng.random(len(tasks)) < 0.03
     due[overdue] = np.datetime_as_string(
-        HORIZON_START - rng.integers(1, 6, overdue.sum()).astype("timedelta64[D]"), unit="D"
+        start - rng.integers(1, 6, overdue.sum()).astype("timedelta64[D]"), unit="D"
     )
     due[rng.random(len(tasks)) < 0.10] = ""
-    tasks = tasks.assign(due_date=due)
+    if due_dates:
+        tasks = tasks.assign(due_date=due)
     agents = tables["agents"]
     cap = agents["capacity_hours"].astype(float).to_numpy()
     part = cap < 30
@@ -986,7 +997,7 @@ def add_time(tables: dict[str, pd.DataFrame], working_days: int, seed: int) -> d
             rows.append((agents["agent_id"].iat[a], d, "0"))
     calendar = pd.DataFrame(rows, columns=["agent_id", "date", "hours"]).drop_duplicates(["agent_id", "date"])
     tables.update(tasks=tasks, agents=agents, calendar=calendar)
-    return {"start": str(HORIZON_START), "days": int(n_days)}
+    return {"start": str(start), "days": n_days}
 
 
 def write_scenario(
