@@ -273,6 +273,26 @@ def test_the_greedy_plans_obey_the_day_rows(tmp_path):
             assert (late == 0).all() if mode == "hard" else late.any()
 
 
+def test_the_repair_first_takes_off_work_beyond_an_agents_hours(tmp_path):
+    # a start that overfills an agent (late work takes hours too) comes back within its hours,
+    # the least valuable per hour off first
+    from optassign.engine.relax import pair_coefficients
+
+    folder = timed_scenario(
+        tmp_path / "s",
+        [agent("A1", 10)],
+        [task(f"T{i}", 1 + i, 3) for i in range(5)],
+        ["2026-12-18"] * 5,
+    )
+    for mode in ("hard", "soft"):
+        policy = zero_policy(priority_value=PRIORITY, due_dates=mode)
+        d = build_problem(optassign.load_scenario(folder, policy=policy), policy)
+        value, _ = pair_coefficients(d, policy, ["service"])
+        assign, stats = days.repair(d, policy, np.zeros(d.n_tasks, dtype=np.int32), d.owner, value)
+        assert d.effort[assign >= 0].sum() <= d.capacity[0]
+        assert list(assign) == [-1, -1, 0, 0, 0] and stats["removed"] == 2
+
+
 def test_compare_and_the_report_show_late_work_and_the_days(tmp_path):
     from optassign.plan.kpis import plan_kpis
     from optassign.report.html import render_report

@@ -286,8 +286,10 @@ def repair(
     due day (and hours and a task slot), the best pair by `value` (points per task pair).
     Soft due dates: the late tasks (late_tasks) are moved, most costly first, to an agent who
     can do them on time when that gains points; then open tasks are placed on time where they
-    fit. Owners stay. Under a move budget (a handover) the tasks kept with their agent in force
-    leave last, and a late one is moved only while the budget has moves left."""
+    fit. Owners stay. First of all, work beyond an agent's hours (late work takes hours too)
+    leaves, least valuable per hour first. Under a move budget (a handover) the tasks kept
+    with their agent in force leave last, and a late one is moved only while the budget has
+    moves left."""
     assign = assign.copy()
     stats = {"removed": 0, "placed": 0, "moved": 0}
     if d.day_cum is None:
@@ -297,13 +299,14 @@ def repair(
     rooms = room(d, owned)
     kept = _kept(d, assign)
     left = np.inf if d.move_budget is None else d.move_budget - _moves(d, assign, owner)
+    # the plan must fit every agent's hours (late work takes hours too): what does not, leaves
+    over = _victims(d, assign, rooms, _worth(d, assign, value, kept), np.full(d.n_tasks, rooms.shape[1] - 1))
+    assign[over] = -1
+    stats["removed"] = int(over.sum())
     if d.due_hard:
-        worth = np.where(kept, _KEEP_FIRST, 0.0)
-        chosen = d.task_cand.chosen(assign)
-        worth[d.task_cand.row[chosen]] += value[chosen]
-        removed = np.flatnonzero(_victims(d, assign, rooms, worth, due))
+        removed = np.flatnonzero(_victims(d, assign, rooms, _worth(d, assign, value, kept), due))
         assign[removed] = -1
-        stats["removed"] = int(len(removed))
+        stats["removed"] += int(len(removed))
     state = _Slack(d, assign, due, rooms, _late(d, p, assign, rooms, due))
     tc = d.task_cand
     late_cost = late_points(d, p)
@@ -337,6 +340,15 @@ def repair(
 
 # Added to the worth of a kept task under a move budget, so that it leaves last.
 _KEEP_FIRST = 1e12
+
+
+def _worth(d: ProblemData, assign: np.ndarray, value: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """float[T]: each assigned task's `value` (per task pair) in the plan; kept tasks (under a
+    move budget) worth more than any other, so that they leave last."""
+    worth = np.where(kept, _KEEP_FIRST, 0.0)
+    chosen = d.task_cand.chosen(assign)
+    worth[d.task_cand.row[chosen]] += value[chosen]
+    return worth
 
 
 def _kept(d: ProblemData, assign: np.ndarray) -> np.ndarray:

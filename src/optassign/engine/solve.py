@@ -20,10 +20,11 @@ from optassign.engine.params import DTIME_PER_SECOND, check_params
 from optassign.engine.parts import solve_parts, solve_regions
 from optassign.engine.problem import ProblemData
 from optassign.engine.progress import Progress, ProgressFn, relabel
-from optassign.engine.relax import Relaxation, pair_coefficients, relax
+from optassign.engine.relax import Relaxation, pair_coefficients, relax, rounded_plan
 from optassign.engine.result import Result, SolveStatus, StageResult, relative_gap
 from optassign.engine.search.days_lns import improve_days
-from optassign.engine.whole import SolveOptions, rounded_start, solve_whole
+from optassign.engine.search.greedy import greedy_plan
+from optassign.engine.whole import SolveOptions, solve_whole
 
 __all__ = ["Progress", "ProgressFn", "SolveOptions", "default_workers", "primary_terms", "solve_problem"]
 
@@ -195,7 +196,7 @@ def _solve_in_time(
     budgeted = data.move_budget is not None  # the other starts ignore the plan in force
     if not budgeted and relaxation is not None and relaxation.status in ("optimal", "priced"):
         # the LP with day rows rounded: where the LP is solved, often the best start
-        rounded = rounded_start(data, data, policy, primary, relaxation)[0]
+        rounded = _rounded_with_owners(data, relaxation, inner.owner, value)
         repaired["LP rounded"] = days.repair(data, policy, rounded, inner.owner, value)[0]
     # the greedy plans with the day rows may be better starts for the neighbourhoods
     starts = days.starts(data, policy, inner.owner, value, repaired, greedy=not budgeted)
@@ -255,3 +256,18 @@ def _solve_in_time(
         relaxation=relaxation,
         late=late,
     )
+
+
+def _rounded_with_owners(
+    data: ProblemData, relaxation: Relaxation, owner: np.ndarray, value: np.ndarray
+) -> np.ndarray:
+    """The LP's tasks (rounded) completed by the greedy into an assignment that fits every
+    agent's hours and task slots with `owner`'s customers kept (their hours taken first);
+    `value` scores the pairs."""
+    oc = data.owner_cand
+    fixed = data.replace(
+        capacity=np.maximum(data.capacity - days.owned_hours(data, owner), 0),
+        owner_cand=oc.select(np.zeros(len(oc), dtype=bool)),
+    )
+    none = np.full(data.n_customers, -1, dtype=np.int32)
+    return greedy_plan(fixed, pair_score=value, start=(rounded_plan(data, relaxation)[0], none))[0]
