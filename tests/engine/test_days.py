@@ -163,6 +163,32 @@ def test_the_bound_with_day_rows_is_valid_and_below_the_bound_without(tmp_path):
     assert timed.best_bound < plain.best_bound  # the day rows bind: early work cannot all be done
 
 
+@pytest.mark.parametrize("mode", ["hard", "soft"])
+def test_the_lagrangian_dual_with_day_rows_bounds_the_lp_and_prices_the_days(tmp_path, mode):
+    # any multipliers give a bound: the minimised dual is at or above the LP with day rows,
+    # close to it, below the dual without day rows, and its day multipliers price early work
+    from optassign.engine import relax as R
+
+    folder = timed_scenario(
+        tmp_path / "s",
+        [agent("A1", 30), agent("A2", 30)],
+        [task(f"T{i}", 1 + i % 5, 2.5) for i in range(30)],
+        ["2026-12-07", "2026-12-08", "2026-12-09", ""] * 7 + ["2026-12-10"] * 2,
+    )
+    policy = zero_policy(priority_value=PRIORITY, due_dates=mode)
+    terms = ["service", "lateness"]
+    d = build_problem(optassign.load_scenario(folder, policy=policy), policy)
+    lp = R.relax(d, policy, terms)
+    timed = R._DayRows(d, policy, terms)
+    dual = R._Dual(timed.data, timed.cx, timed.co, timed)
+    lag = R.lagrangian(timed.data, policy, terms, max_evaluations=2000, dual=dual)
+    plain = R.lagrangian(d.replace(day_cum=None, task_due=None), policy, ["service"], max_evaluations=2000)
+    assert lp.status == "optimal"
+    assert lp.bound - 1e-6 <= lag.bound <= lp.bound * 1.01
+    assert lag.bound < plain.bound - 1
+    assert lag.day_multipliers is not None and lag.day_multipliers.max() > 0
+
+
 def test_without_a_horizon_or_with_due_dates_off_the_plan_is_the_same(tmp_path):
     rows = [task(f"T{i}", 1 + i % 5, 1 + i % 3) for i in range(40)]
     people = [agent("A1", 20), agent("A2", 15), agent("A3", 10)]

@@ -44,6 +44,8 @@ class Relaxation:
     # With a horizon: per task pair the points its day rows charge for doing it on time (the
     # hours times the day duals of its agent from its due day on); None without one.
     day_price: np.ndarray | None = None
+    # The Lagrangian dual's multipliers of the day rows, per agent and due day (seeding only).
+    day_multipliers: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -194,7 +196,7 @@ def relax(
     if priced is None:
         if seed is not None:  # no LP round finished: the dual alone
             out = dataclasses.replace(seed, seconds=seconds, status="dual only")
-            return out if timed is None else timed.folded(out, None)
+            return out if timed is None else timed.folded(out, seed.day_multipliers)
         nothing_x, nothing_o = np.zeros(len(tc)), np.zeros(len(oc))
         out = Relaxation(
             float("nan"), nothing_x, nothing_o, nothing_x, nothing_o, seconds, rounds, lp.columns, "failed"
@@ -396,7 +398,9 @@ def lagrangian(
 ) -> Relaxation:
     """The LP bound through its Lagrangian dual (`_Dual`), minimised with L-BFGS-B on a
     log-sum-exp smoothing at falling temperatures (in points) and evaluated exactly at the end,
-    so the reported bound is always valid. Values: each row's best pair by reduced value.
+    so the reported bound is always valid. Values: each row's best pair by reduced value. With
+    day rows (a `dual` built with them) their multipliers are minimised over too, and returned
+    in `day_multipliers`.
     `dual`, when the caller has built it for this problem and these terms, is used as is."""
     from scipy.optimize import minimize
 
@@ -405,9 +409,21 @@ def lagrangian(
     dual = dual if dual is not None else _Dual(d, *pair_coefficients(d, policy, names))
     cx, co, A = dual.cx, dual.co, d.n_agents
     tw, ow = tc.weight.astype(float), oc.weight.astype(float)
+    timed = dual.timed if dual.timed is not None and dual.timed.K else None
+    K = timed.K if timed is not None else 0
 
-    def split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return z[:A], z[A : 2 * A], z[2 * A :]
+    def split(z: np.ndarray) -> tuple[np.ndarray, ...]:
+        day = z[3 * A :].reshape(A, K) if timed is not None else None
+        return z[:A], z[A : 2 * A], z[2 * A : 3 * A], day
+
+    def day_gradient(pt: np.ndarray, po: np.ndarray) -> np.ndarray:
+        """rhs less each day row's activity: on-time hours due by that day, owned hours pro rata."""
+        on = timed.bucket >= 0
+        due_on = np.bincount(
+            tc.agent[on].astype(np.int64) * K + timed.bucket[on], pt[on] * tw[on], A * K
+        ).reshape(A, K)
+        owned = np.bincount(oc.agent, po * ow, A)
+        return (timed.rhs - np.cumsum(due_on, axis=1) - timed.share * owned[:, None]).ravel()
 
     deadline = time.perf_counter() + time_limit
     last: dict[str, np.ndarray] = {}
@@ -416,21 +432,24 @@ def lagrangian(
         if time.perf_counter() > deadline or interrupt.requested():
             raise _OutOfTime
         last["z"] = z.copy()
-        lam, mu, nu = split(z)
-        rt, ro = dual.pair_values(lam, mu, nu)
+        lam, mu, nu, day = split(z)
+        rt, ro = dual.pair_values(lam, mu, nu, day)
         vt, pt = dual.t_rows.soft_max(rt, tau)
         vo, po = dual.o_rows.soft_max(ro, tau)
         g_lam = dual.cap - np.bincount(tc.agent, pt * tw, A) - np.bincount(oc.agent, po * ow, A)
         g_mu = (dual.mt - np.bincount(tc.agent, pt, A)) * dual.capped_t
         g_nu = (dual.mc - np.bincount(oc.agent, po, A)) * dual.capped_c
         total = vt + vo + lam @ dual.cap + (mu * dual.capped_t) @ dual.mt + (nu * dual.capped_c) @ dual.mc
-        return total, np.concatenate([g_lam, g_mu, g_nu])
+        if timed is None:
+            return total, np.concatenate([g_lam, g_mu, g_nu])
+        total += float((day * timed.rhs).sum())
+        return total, np.concatenate([g_lam, g_mu, g_nu, day_gradient(pt, po)])
 
     def exact(z: np.ndarray) -> float:
-        lam, mu, nu = split(z)
-        return dual.value(*dual.pair_values(lam, mu, nu), lam, mu, nu)
+        lam, mu, nu, day = split(z)
+        return dual.value(*dual.pair_values(lam, mu, nu, day), lam, mu, nu, day)
 
-    z = np.zeros(3 * A)
+    z = np.zeros(3 * A + A * K)
     scale = max(1e-9, float(np.abs(cx).max(initial=0.0)), float(np.abs(co).max(initial=0.0)))
     best_z, best = z, exact(z)
     evaluations = 0
@@ -446,7 +465,7 @@ def lagrangian(
                 args=(tau,),
                 jac=True,
                 method="L-BFGS-B",
-                bounds=[(0.0, None)] * (3 * A),
+                bounds=[(0.0, None)] * len(z),
                 options={
                     "maxfun": max(5, (max_evaluations - evaluations) // max(1, len(temperatures))),
                     "maxiter": 1000,
@@ -463,7 +482,8 @@ def lagrangian(
         value = exact(z)
         if value < best:
             best_z, best = z, value
-    rt, ro = dual.pair_values(*split(best_z))
+    *multipliers, day = split(best_z)
+    rt, ro = dual.pair_values(*multipliers, day)
     t_rows, o_rows = dual.t_rows, dual.o_rows
     return Relaxation(
         bound=float(best),
@@ -475,6 +495,7 @@ def lagrangian(
         rounds=evaluations,
         columns=len(tc) + len(oc),
         status="optimal",
+        day_multipliers=day,
     )
 
 

@@ -194,8 +194,8 @@ def _solve_in_time(
     assign, fixed = days.repair(data, policy, inner.assign, inner.owner, value)
     repaired = {"repaired": assign}
     budgeted = data.move_budget is not None  # the other starts ignore the plan in force
-    if not budgeted and relaxation is not None and relaxation.status in ("optimal", "priced"):
-        # the LP with day rows rounded: where the LP is solved, often the best start
+    if not budgeted and relaxation is not None and relaxation.status != "failed":
+        # the LP with day rows (or its Lagrangian dual's best pairs) rounded: often the best start
         rounded = _rounded_with_owners(data, relaxation, inner.owner, value)
         repaired["LP rounded"] = days.repair(data, policy, rounded, inner.owner, value)[0]
     # the greedy plans with the day rows may be better starts for the neighbourhoods
