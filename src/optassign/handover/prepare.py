@@ -96,7 +96,7 @@ def prepare(
 
 def _force_late(
     d: ProblemData, policy: Policy, kept: np.ndarray, kept_o: np.ndarray, task_cause: np.ndarray
-) -> None:
+) -> np.ndarray:
     """Hard due dates: mark as forced the work its agent in force cannot finish by its due date
     with the work it keeps (worked earliest due first), the lowest priority value per hour
     first; pins stay. Changes `kept` and `task_cause` in place; returns those tasks (mask)."""
