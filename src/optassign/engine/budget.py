@@ -1,12 +1,19 @@
-"""One budget for a solve and for each of its steps: wall-clock seconds, and the deterministic
-work those seconds buy at a search's own rate.
+"""One budget for a solve and for each of its steps: nominal seconds, the deterministic work
+those seconds buy at a search's own rate, and the wall clock that stops a run in any case.
 
 A solve gets `Budget(time_limit, deterministic)`; each step gets a part of it (`share` of the
 limit, `sub` seconds, what is `left`), and every search asks its budget the same questions:
-`expired()` (the wall clock, a hard limit, or an interrupt) and `work(rate)` (the work that
-ends the search when deterministic, so that the same inputs, seed and workers give the same
-plan). Each search keeps its rate beside it (`WORK_PER_SECOND`, CP-SAT's `DTIME_PER_SECOND`)
-and says in its statistics what stopped it."""
+`expired()` (the wall clock, or an interrupt) and `work(rate)` (the work that ends the search
+when deterministic). Each search keeps its rate beside it (`WORK_PER_SECOND`, CP-SAT's
+`DTIME_PER_SECOND`) and says in its statistics what stopped it.
+
+Deterministic budgets follow a nominal schedule: what is `left` is the limit less the seconds
+handed to the steps so far (`sub`, `share`, `charge`), never the wall clock that remains, so
+that the work each step gets, and so the plan, does not depend on how fast the steps before it
+ran. A busy machine then takes longer, not finds otherwise: the wall clock stops a
+deterministic step only at `WALL_GRACE` times its seconds (and the whole solve at that many
+times its limit), and the step says "wall clock" in its statistics. Without determinism the
+wall clock is the schedule: each step gets what is left of the limit."""
 
 from __future__ import annotations
 
@@ -32,32 +39,57 @@ RELINK_SHARE = 0.25
 REGIONS_SHARE = 0.5
 # Ejection chains on problems too large for one dense search.
 CHAIN_SHARE = 0.3
+# A deterministic step may take this many times its nominal seconds on a busy machine before
+# the wall clock stops it (its plan may then differ from an unloaded run's).
+WALL_GRACE = 3.0
 
 
 def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+@dataclass
+class _Ledger:
+    """Nominal seconds a budget has handed out (mutable, shared by the budget's copies)."""
+
+    spent: float = 0.0
+
+
 @dataclass(frozen=True)
 class Budget:
-    """`seconds` of wall clock from `started`; when `deterministic`, also the work those
-    seconds buy at a search's rate (or `max_work`, when given, whatever the rate)."""
+    """`seconds` from `started`; when `deterministic`, also the work those seconds buy at a
+    search's rate (or `max_work`, when given, whatever the rate). `deadline` is the wall-clock
+    time (time.perf_counter) past which nothing of the solve runs on."""
 
     seconds: float
     deterministic: bool = True
     max_work: float | None = None
     started: float = field(default_factory=time.perf_counter, compare=False)
+    deadline: float | None = field(default=None, compare=False)
+    ledger: _Ledger = field(default_factory=_Ledger, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        own = self.started + self.seconds * (WALL_GRACE if self.deterministic else 1.0)
+        deadline = own if self.deadline is None else min(self.deadline, own)
+        object.__setattr__(self, "deadline", deadline)
 
     def elapsed(self) -> float:
+        """Wall-clock seconds since the start (for progress and the record, not the schedule)."""
         return time.perf_counter() - self.started
 
     def left(self, reserve: float = 0.0) -> float:
-        """Seconds left, less `reserve` kept for later steps (never negative)."""
-        return max(0.0, self.seconds - self.elapsed() - reserve)
+        """Seconds left for the steps still to come, less `reserve` kept for later ones (never
+        negative): of the nominal schedule when deterministic, else of the wall clock."""
+        used = self.ledger.spent if self.deterministic else self.elapsed()
+        return max(0.0, self.seconds - used - reserve)
+
+    def wall_left(self) -> float:
+        """Seconds until the wall clock stops this step: the limit a solver is given."""
+        return max(0.0, self.deadline - time.perf_counter())
 
     def expired(self) -> bool:
         """Whether the wall clock is spent or the user asked to stop."""
-        return self.elapsed() >= self.seconds or interrupt.requested()
+        return time.perf_counter() >= self.deadline or interrupt.requested()
 
     def work(self, rate: float) -> float:
         """The work that ends a search doing `rate` units per second on the reference machine:
@@ -70,17 +102,24 @@ class Budget:
         """What ended a search that did `work`: its work budget (`word`) or the wall clock."""
         return word if work >= self.work(rate) else "wall clock"
 
-    def sub(self, seconds: float) -> Budget:
-        """A step's budget of `seconds`, starting now."""
-        return replace(self, seconds=seconds, max_work=None, started=time.perf_counter())
+    def charge(self, seconds: float) -> None:
+        """Count `seconds` of the schedule as spent by a step run outside a sub-budget."""
+        self.ledger.spent += max(0.0, seconds)
 
-    def ending(self, seconds: float) -> Budget:
-        """This budget cut to `seconds` from its start (a first step's deadline)."""
-        return replace(self, seconds=seconds)
+    def sub(self, seconds: float) -> Budget:
+        """A step's budget of `seconds`, starting now, counted as spent here."""
+        self.charge(seconds)
+        return replace(self, seconds=seconds, max_work=None, started=time.perf_counter(), ledger=_Ledger())
 
     def share(self, fraction: float) -> Budget:
         """A step's budget of `fraction` of this one's seconds, starting now."""
         return self.sub(fraction * self.seconds)
+
+    def settle(self, step: Budget) -> None:
+        """Give back what `step` (from `sub`) did not spend of its seconds, deterministic: what
+        it handed out and charged, when it ended on its own (optimal, nothing more to do)."""
+        if self.deterministic:
+            self.ledger.spent -= max(0.0, step.seconds - step.ledger.spent)
 
     def always_by_work(self) -> Budget:
         """The same seconds, their work always the limit (for searches with no clock)."""

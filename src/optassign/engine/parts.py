@@ -45,21 +45,23 @@ def solve_parts(
     total = left = sum(p.pairs for p in parts)
     results = []
     for i, part in enumerate(parts):
-        # its share of the pairs; less if earlier parts ran over theirs (then the wall clock,
-        # not the work budgets, decides, and the statistics say so)
+        # its share of the pairs; less if earlier parts ran over theirs (on the wall clock, when
+        # not deterministic; a deterministic part that ends early gives back what it left)
         share = available * part.pairs / total
         behind = budget.left() * part.pairs / left
         left -= part.pairs
+        step = budget.sub(max(0.1, min(share, behind)))
         results.append(
             solve_whole(
                 restrict(data, part),
                 policy,
-                budget.sub(max(0.1, min(share, behind))),
+                step,
                 options,
                 hint=local_plan(data, part, *hint) if hint is not None else None,
                 progress=relabel(report, f"part {i + 1}/{len(parts)}", budget.elapsed),
             )
         )
+        budget.settle(step)
     plan = merge(data, parts, [(r.assign, r.owner) for r in results])
     stages = _merged_stages(data, policy, results, *plan)
     stats = Statistics(
@@ -114,16 +116,18 @@ def solve_regions(
             data, policy, budget.sub(max(0.1, budget.left())), options, relaxation=lp, progress=report
         )
     # the parts get REGIONS_SHARE of what the relaxation left
+    regional = budget.sub(REGIONS_SHARE * budget.left())
     first = solve_parts(
         fixed,
         policy,
         parts,
         n_components,
-        budget.ending(budget.elapsed() + REGIONS_SHARE * budget.left()),
+        regional,
         dataclasses.replace(options, knapsacks=False),
         hint=start,
         progress=report,
     )
+    budget.settle(regional)
     # the multi-region agents' share, outside the parts, joins their plans
     merged = (np.where(held, start[0], first.assign), np.where(c_held, start[1], first.owner))
     stats.record(

@@ -46,6 +46,10 @@ class Relaxation:
     day_price: np.ndarray | None = None
     # The Lagrangian dual's multipliers of the day rows, per agent and due day (seeding only).
     day_multipliers: np.ndarray | None = None
+    # Its nominal seconds on the reference machine, from the work it counted (simplex rounds
+    # over its columns, dual evaluations over every pair); its whole time limit when the clock
+    # ended it (then it may differ run to run). A deterministic schedule charges this.
+    nominal_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -104,6 +108,10 @@ PRICE_TOL = 1e-6
 PRICE_GAP = 2e-4
 # Evaluations of the seeding dual (it stops on these, not on the clock, unless time runs out).
 SEED_EVALUATIONS = 100
+# Nominal seconds on the reference machine: of one simplex round per column in play, and of
+# one evaluation of the Lagrangian dual per pair (Relaxation.nominal_seconds).
+LP_SECONDS_PER_COLUMN_ROUND = 2e-5
+DUAL_SECONDS_PER_PAIR_EVALUATION = 3e-8
 
 
 def relax(
@@ -163,7 +171,7 @@ def relax(
             act_o |= oc.chosen(include[1])
     lp = _RestrictedLp(data, cx, co, timed)
     lp.add(act_x, act_o)
-    rounds, converged, priced = 0, False, None
+    rounds, converged, priced, timed_out = 0, False, None, False
     values = (np.zeros(len(tc)), np.zeros(len(oc)))
     while True:
         rounds += 1
@@ -172,6 +180,7 @@ def relax(
                 # the pairs in play cannot hold every must-assign task: the LP needs them all
                 lp.add(np.ones(len(tc), bool), np.ones(len(oc), bool))
                 continue
+            timed_out = not lp.infeasible
             break
         lam, mu, nu, task_dual, customer_dual = lp.duals()
         day = lp.day_duals()
@@ -187,20 +196,24 @@ def relax(
         if bound - lp.objective <= PRICE_GAP * max(1.0, abs(bound)):
             break
         if time.perf_counter() >= deadline or interrupt.requested():
+            timed_out = True
             break
         lp.add(
             top_per_row(t_row[new_x], priced[0][new_x], np.flatnonzero(new_x), PRICE_K, len(tc)),
             top_per_row(o_row[new_o], priced[1][new_o], np.flatnonzero(new_o), PRICE_K, len(oc)),
         )
     seconds = time.perf_counter() - started
+    nominal = time_limit if timed_out else LP_SECONDS_PER_COLUMN_ROUND * lp.columns * rounds
+    nominal = min(time_limit, nominal + (seed.nominal_seconds if seed is not None else 0.0))
     if priced is None:
         if seed is not None:  # no LP round finished: the dual alone
-            out = dataclasses.replace(seed, seconds=seconds, status="dual only")
+            out = dataclasses.replace(seed, seconds=seconds, status="dual only", nominal_seconds=nominal)
             return out if timed is None else timed.folded(out, seed.day_multipliers)
         nothing_x, nothing_o = np.zeros(len(tc)), np.zeros(len(oc))
         out = Relaxation(
-            float("nan"), nothing_x, nothing_o, nothing_x, nothing_o, seconds, rounds, lp.columns, "failed"
-        )
+            float("nan"), nothing_x, nothing_o, nothing_x, nothing_o, seconds, rounds, lp.columns, "failed",
+            nominal_seconds=nominal,
+        )  # fmt: skip
         return out if timed is None else timed.folded(out, None)
     out = Relaxation(
         bound=float(bound),
@@ -212,6 +225,7 @@ def relax(
         rounds=rounds,
         columns=lp.columns,
         status="optimal" if converged else "priced",
+        nominal_seconds=nominal,
     )
     return out if timed is None else timed.folded(out, day)
 
@@ -452,7 +466,7 @@ def lagrangian(
     z = np.zeros(3 * A + A * K)
     scale = max(1e-9, float(np.abs(cx).max(initial=0.0)), float(np.abs(co).max(initial=0.0)))
     best_z, best = z, exact(z)
-    evaluations = 0
+    evaluations, timed_out = 0, False
     for temp in temperatures:
         remaining = time_limit - (time.perf_counter() - started)
         if remaining <= 0 or evaluations >= max_evaluations:
@@ -474,6 +488,7 @@ def lagrangian(
             evaluations += res.nfev
             z = res.x
         except _OutOfTime:
+            timed_out = True
             z = last.get("z", z)
             value = exact(z)
             if value < best:
@@ -496,6 +511,9 @@ def lagrangian(
         columns=len(tc) + len(oc),
         status="optimal",
         day_multipliers=day,
+        nominal_seconds=time_limit
+        if timed_out
+        else min(time_limit, DUAL_SECONDS_PER_PAIR_EVALUATION * (len(tc) + len(oc)) * evaluations),
     )
 
 

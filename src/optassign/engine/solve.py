@@ -96,17 +96,20 @@ def solve_problem(
         params=check_params(params),
     )
     data, hint, relaxation = _what_the_policy_uses(data, policy, hint, relaxation)
+    result = None
     if options.decompose and data.move_budget is None and relaxation is None:
         parts, n_components = split(data)
         if len(parts) > 1:
-            return solve_parts(
+            result = solve_parts(
                 data, policy, parts, n_components, budget, options, hint=hint, progress=progress
             )
-        if hint is None:
-            regional = solve_regions(data, policy, budget, options, progress)
-            if regional is not None:
-                return regional
-    return solve_whole(data, policy, budget, options, hint=hint, relaxation=relaxation, progress=progress)
+        elif hint is None:
+            result = solve_regions(data, policy, budget, options, progress)
+    if result is None:
+        result = solve_whole(
+            data, policy, budget, options, hint=hint, relaxation=relaxation, progress=progress
+        )
+    return dataclasses.replace(result, time_limit=time_limit)  # the limit given, not a step's
 
 
 def _what_the_policy_uses(
@@ -204,8 +207,10 @@ def _solve_in_time(
     start = max(scores, key=lambda n: scores[n])
     assign, late = starts[start]
     work = DAY_SEARCH_SHARE * time_limit * DTIME_PER_SECOND
+    # deterministic: its nominal share, whatever the clock says (a busy machine takes longer)
+    nominal = DAY_SEARCH_SHARE * time_limit if deterministic else time_limit - clock()
     search = Budget(
-        max(0.1, time_limit - clock() - TIME_PASS_SHARE * time_limit),
+        max(0.1, nominal - TIME_PASS_SHARE * time_limit),
         deterministic,
         max_work=work if deterministic else None,
     )

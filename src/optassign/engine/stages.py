@@ -59,8 +59,9 @@ def solve_stages(
     report: ProgressFn | None = None,
 ) -> tuple[list[StageResult], np.ndarray]:
     """Every stage in turn from the hinted `values`, each with an equal share of what `budget`
-    has left (less `reserve`). Returns each stage's result (its objective the final plan's
-    value on its terms) and the final solution vector; stops at a stage with no plan."""
+    has left (less `reserve`; a stage proven optimal gives back what it did not use). Returns
+    each stage's result (its objective the final plan's value on its terms) and the final
+    solution vector; stops at a stage with no plan."""
     raw: list[tuple[list[str], SolveStatus, float, float]] = []
     stages = model.stages
     for i, names in enumerate(stages):
@@ -70,9 +71,13 @@ def solve_stages(
             report(Progress(phase, budget.elapsed()))
         t0 = time.perf_counter()
         callback = _Reporter(phase, budget, report) if report is not None else None
-        status, values, bound, stopped = solve_stage(
-            model, names, values, budget.sub(seconds), cpsat, callback, hint_feasible
+        step = budget.sub(seconds)
+        status, values, bound, stopped, work = solve_stage(
+            model, names, values, step, cpsat, callback, hint_feasible
         )
+        if stopped == "optimal":  # the later stages get what this one did not need
+            step.charge(work / DTIME_PER_SECOND)
+            budget.settle(step)
         hint_feasible = hint_feasible or status.has_solution
         stats.record(f"stage{i + 1}", seconds=time.perf_counter() - t0, stopped_by=stopped)
         raw.append((names, status, bound, time.perf_counter() - t0))
@@ -116,10 +121,10 @@ def solve_stage(
     cpsat: CpSat,
     callback: cp_model.CpSolverSolutionCallback | None = None,
     hint_feasible: bool = True,
-) -> tuple[SolveStatus, np.ndarray, float, str]:
+) -> tuple[SolveStatus, np.ndarray, float, str, float]:
     """One CP-SAT solve of the named terms from the hinted `values`. Returns the status, the
     best solution vector (the hint when CP-SAT found nothing better in time: it is feasible),
-    the bound (scaled points) and what stopped the search."""
+    the bound (scaled points), what stopped the search and its deterministic time."""
     model.maximize(names)
     solver = cp_model.CpSolver()
     prm = solver.parameters
@@ -128,18 +133,19 @@ def solve_stage(
     prm.interleave_search = budget.deterministic and cpsat.workers > 1
     if budget.deterministic:
         prm.max_deterministic_time = budget.work(DTIME_PER_SECOND)
-    prm.max_time_in_seconds = budget.seconds
+    prm.max_time_in_seconds = budget.wall_left()
     prm.log_search_progress = cpsat.log
     apply_params(prm, cpsat.params)
     code = interrupt.solve(solver, model.model, callback)
     status = SolveStatus(solver.status_name(code))
+    work = solver.deterministic_time
     if status.has_solution:
         values = np.array(solver.response_proto.solution, dtype=np.int64)
-        return status, values, solver.best_objective_bound, _stopped_by(solver, status)
+        return status, values, solver.best_objective_bound, _stopped_by(solver, status), work
     if status == SolveStatus.UNKNOWN and hint_feasible:
         # CP-SAT found nothing better than the hint in time, and proved no bound either.
-        return SolveStatus.FEASIBLE, values, float("inf"), _stopped_by(solver, status)
-    return status, values, float("nan"), status.value.lower()
+        return SolveStatus.FEASIBLE, values, float("inf"), _stopped_by(solver, status), work
+    return status, values, float("nan"), status.value.lower(), work
 
 
 def _stopped_by(solver: cp_model.CpSolver, status: SolveStatus) -> str:

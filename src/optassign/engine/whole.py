@@ -57,6 +57,9 @@ PRUNE_ABOVE = 50_000
 PRUNE_K = 6
 # Models with more pairs than this are searched by neighbourhoods rather than whole.
 LNS_ABOVE = 150_000
+# Nominal seconds on the reference machine, per candidate pair, of the starts, the pruning and
+# the model's build (a deterministic schedule counts these, not the clock).
+START_SECONDS_PER_PAIR = 1e-6
 
 Plan = tuple[np.ndarray, np.ndarray]
 
@@ -130,12 +133,15 @@ def solve_whole(
     lag, lag_bound = _knapsack_start(s) if hint is None else (None, np.inf)
     work = _prune(s, relaxation, hint if hint is not None else lag)
     start = _start(s, work, relaxation, hint, lag)
+    # the start and the model's build, in the schedule by their size (the clock may differ)
+    budget.charge(START_SECONDS_PER_PAIR * (len(data.task_cand) + len(data.owner_cand)))
     chain_seconds, reserve = _polish_time(s, work)
     if len(work.task_cand) + len(work.owner_cand) > LNS_ABOVE:
         status, stages, plan = _search_lns(s, work, start, relaxation, reserve)
     else:
         status, stages, plan = _search_cpsat(s, work, start, relaxation, lag_bound, reserve)
     status, stages, plan = _polish(s, work, status, stages, plan, chain_seconds)
+    budget.charge(reserve - chain_seconds)  # the last pass and the result's assembly
     return result_of(data, policy, status, stages, plan, budget, options, stats, relaxation)
 
 
@@ -162,22 +168,23 @@ def relaxation_of(
     `greedy` is the greedy plan when the caller has built it (its pairs seed the columns of a
     batch too large for one simplex)."""
     if len(data.task_cand) + len(data.owner_cand) <= FULL_LP_PAIRS:
-        relaxation = relax(data, policy, names, time_limit=max(1.0, LP_SHARE * budget.seconds))
+        limit = max(1.0, LP_SHARE * budget.seconds)
+        relaxation = relax(data, policy, names, time_limit=limit)
     elif warm:
         # a warm start (e.g. a handover from the plan in force) needs no rounded start: the
         # dual alone gives the bound and the reduced costs, and the search gets the time
-        relaxation = lagrangian(data, policy, names, time_limit=max(1.0, 0.5 * LP_SHARE * budget.seconds))
+        limit = max(1.0, 0.5 * LP_SHARE * budget.seconds)
+        relaxation = lagrangian(data, policy, names, time_limit=limit)
         relaxation = dataclasses.replace(relaxation, status="dual only")
     else:
         # pricing needs more room than one simplex, and the greedy plan's pairs among the
         # columns keep the restricted LP at least as good as that plan from the first round
+        limit = max(1.0, LARGE_LP_SHARE * budget.seconds)
         relaxation = relax(
-            data,
-            policy,
-            names,
-            time_limit=max(1.0, LARGE_LP_SHARE * budget.seconds),
-            include=greedy if greedy is not None else greedy_plan(data),
+            data, policy, names, time_limit=limit, include=greedy if greedy is not None else greedy_plan(data)
         )
+    # the schedule counts the relaxation's nominal seconds (its counted work), not its wall clock
+    budget.charge(min(limit, relaxation.nominal_seconds))
     stats.record(
         "lp",
         status=relaxation.status,

@@ -3,12 +3,12 @@ customers should take their open tasks along, a second pass with their new owner
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from optassign.contract.schema import Policy
+from optassign.engine.budget import Budget
 from optassign.engine.problem import ProblemData
 from optassign.engine.relax import raised
 from optassign.engine.result import Result
@@ -55,18 +55,19 @@ def solve_passes(
     prep: Prepared,
     policy: Policy,
     hint: tuple[np.ndarray, np.ndarray],
-    budget: float,
-    left: Callable[[], float],
+    schedule: Budget,
     *,
     workers: int | None,
     seed: int,
     progress: ProgressFn | None,
 ) -> Passes:
-    """The first pass within `budget` seconds (a share of it when a second pass may follow),
-    then the second within what `left()` says remains."""
+    """The first pass within the `schedule`'s seconds (a share of them when a second pass may
+    follow), then the second within what the schedule has left: nominal seconds, so that the
+    plan does not depend on how fast the machine ran."""
     data = prep.data
     follow = will_follow(prep, policy)
-    first_limit = budget * (FIRST_PASS_SHARE if follow else 1.0)
+    first_limit = schedule.seconds * (FIRST_PASS_SHARE if follow else 1.0)
+    schedule.charge(first_limit)
     run = dict(workers=workers, seed=seed)
     result = solve_problem(
         data, policy, time_limit=first_limit, hint=hint, progress=phase_progress(progress, "handover"), **run
@@ -93,7 +94,7 @@ def solve_passes(
     result = solve_problem(
         second,
         policy,
-        time_limit=max(1.0, left()),
+        time_limit=max(1.0, schedule.left()),
         hint=(result.assign, result.owner),
         relaxation=bound,
         progress=phase_progress(progress, "handover, owners' tasks follow"),

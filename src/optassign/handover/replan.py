@@ -9,6 +9,7 @@ the policy's own keep terms, raised for handovers (see `HandoverSettings`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ import pandas as pd
 
 from optassign.contract.io import yaml_key_lines
 from optassign.contract.schema import Event, Events, InputProblem, Leave, Policy, ScenarioError
+from optassign.engine.budget import Budget
 from optassign.engine.solve import ProgressFn
 from optassign.handover.frontier import FRONTIER_TIME_SHARE, frontier_row, solve_frontier
 from optassign.handover.passes import Passes, solve_passes
@@ -169,14 +171,12 @@ def _run(
     workers = workers or cfg.workers
     hpolicy = handover_policy(scenario.policy, settings)
     prep = prepare(before, after, events, hpolicy, max_moves, warnings)
-    # The time limit covers the whole handover: what preparing took comes off the solves.
-    # So does writing up the result (the plan, the handover table, the sheets): keep it room.
-    end = time_limit - min(0.2 * time_limit, REPORT_SECONDS_PER_TASK * prep.data.n_tasks)
-
-    def left() -> float:
-        return end - (time.perf_counter() - started)
-
-    budget = max(1.0, left())
+    # The time limit covers the whole handover: writing up the result (the plan, the handover
+    # table, the sheets) keeps room. The solves follow a nominal schedule (what each was given,
+    # not what the clock left), so that a busy machine takes longer but finds the same plan.
+    schedule = Budget(
+        max(1.0, time_limit - min(0.2 * time_limit, REPORT_SECONDS_PER_TASK * prep.data.n_tasks))
+    )
     # The frontier first: its best plan within the move budget is a start for the main solve
     # (a plan meeting a smaller budget meets a larger one, and no budget at all).
     front, points = None, []
@@ -184,16 +184,19 @@ def _run(
         front, points = solve_frontier(
             prep, prep.data, hpolicy, time_limit * FRONTIER_TIME_SHARE, workers, seed, progress
         )
+        schedule.charge(time_limit * FRONTIER_TIME_SHARE * len(points))
     usable = [r for b, r in points if r.status.has_solution and (max_moves is None or b <= max_moves)]
     hint = prep.hint
     if usable:
         best = max(usable, key=lambda r: r.objective)
         hint = (best.assign, best.owner)
-    passes = solve_passes(prep, hpolicy, hint, budget, left, workers=workers, seed=seed, progress=progress)
+    passes = solve_passes(prep, hpolicy, hint, schedule, workers=workers, seed=seed, progress=progress)
     if front is not None and max_moves is None:  # the handover itself, without a budget, for comparison
         row = frontier_row(None, passes.result, prep, hpolicy)
         front = pd.concat([front, pd.DataFrame([row])], ignore_index=True)
-    return write_up(prep, after, passes, hpolicy, front, events, warnings, max_moves, plan, started)
+    return write_up(
+        prep, after, passes, hpolicy, front, events, warnings, max_moves, plan, started, time_limit
+    )
 
 
 def _inputs(
@@ -242,11 +245,13 @@ def write_up(
     max_moves: int | None,
     plan_dir: str | Path | None,
     started: float,
+    time_limit: float,
 ) -> HandoverResult:
     """The complete result of the solves: the new plan (scored under the policy solved, with
     the handover's reasons for what moved, handover.csv, frontier.csv and the KPI deltas in
-    its summary), the handover rows and a sheet per receiver."""
-    data, result = passes.data, passes.result
+    its summary), the handover rows and a sheet per receiver. The summary records the
+    handover's `time_limit`, not its last pass's."""
+    data, result = passes.data, dataclasses.replace(passes.result, time_limit=time_limit)
     scenario = after.replace(policy=policy)  # the policy solved
     reasons = why_assigned(data, result.assign, result.owner)
     table = handover_table(prep, reasons, result, policy)

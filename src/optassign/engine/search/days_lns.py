@@ -63,7 +63,7 @@ def improve_days(
     if len(d.task_cand) <= WHOLE_PAIRS:
         every = np.arange(d.n_tasks)
         work = budget.work(DTIME_PER_SECOND)
-        solver_ctx.step(every, np.ones(d.n_agents, bool), assign, late, stats, budget.left(), None, work)
+        solver_ctx.step(every, np.ones(d.n_agents, bool), assign, late, stats, budget.wall_left(), None, work)
         return assign, late, stats
     hoods = Neighbourhoods(d, seed, group_size, max_waiting)
     max_work = budget.work(DTIME_PER_SECOND)
@@ -73,7 +73,7 @@ def improve_days(
             if not group.any():
                 break
             continue
-        solver_ctx.step(tasks, group, assign, late, stats, budget.left(), step_time, step_time)
+        solver_ctx.step(tasks, group, assign, late, stats, budget.wall_left(), step_time, step_time)
     return assign, late, stats
 
 

@@ -183,7 +183,7 @@ def _sweep(
     while stats.deterministic_time < max_work:
         if budget.expired():
             break
-        left = budget.left()
+        left = budget.wall_left()
         tasks, group = hoods.next(assign)
         if len(tasks) == 0:
             if not group.any():
