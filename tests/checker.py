@@ -278,6 +278,24 @@ def load_tasks(path, customers):
     return tasks
 
 
+def take_plan_in_force(folder, tasks, customers):
+    """A plan folder's agent_id / owner_id as the plan in force: they replace assigned_to and
+    owner_id; a pin holds only where the plan kept the pinned agent."""
+    _, rows = read_csv(folder / "assignments.csv")
+    for row in rows:
+        task = tasks.get(row.get("task_id", ""))
+        if task is not None:
+            agent = row.get("agent_id", "")
+            task.pinned = task.pinned and agent == task.assigned_to
+            task.assigned_to = agent
+    if customers is not None and (folder / "owners.csv").exists():
+        _, rows = read_csv(folder / "owners.csv")
+        for row in rows:
+            customer = customers.get(row.get("customer_id", ""))
+            if customer is not None:
+                customer.owner_id = row.get("owner_id", "")
+
+
 # --------------------------------------------------------------------------------------------
 # events.yaml (contract section 4), applied in order to the agents
 # --------------------------------------------------------------------------------------------
@@ -365,11 +383,13 @@ def check_plan(
     region_hard=True,
     agents_override=None,
     events=None,
+    in_force=None,
 ):
     """Every violation of the contract's hard rules and plan-file shape, as readable strings.
 
     An empty list means the plan is valid. `agents_override` replaces the scenario's agents.csv;
-    `events` (a path to an events.yaml) is applied to the agents before checking.
+    `events` (a path to an events.yaml) is applied to the agents before checking; `in_force` (a
+    plan folder, as `--plan` takes) is the plan in force instead of assigned_to / owner_id.
     Malformed *scenario* input raises ValueError; everything wrong in the *plan* is a violation.
     """
     scenario_dir = Path(scenario_dir)
@@ -381,6 +401,8 @@ def check_plan(
     customers_path = scenario_dir / "customers.csv"
     customers = load_customers(customers_path) if customers_path.exists() else None
     tasks = load_tasks(scenario_dir / "tasks.csv", customers or {})
+    if in_force is not None:
+        take_plan_in_force(Path(in_force), tasks, customers)
 
     assignment_path = plan_dir / "assignments.csv"
     if not assignment_path.exists():

@@ -363,6 +363,21 @@ class Policy(BaseModel):
         None, description="lexicographic stages: each a list of terms, optimised in order"
     )
     stage_tolerance: float = Field(0.0, ge=0, le=0.5, description="relative slack allowed on earlier stages")
+    min_relative_gain: float = Field(
+        0.002,
+        ge=0,
+        le=1,
+        description="share of its value a re-solve must gain, on the first stage's terms, over the plan"
+        " in force (kept where it fits, open work placed by the greedy) to replace it; 0 always"
+        " takes the re-solve",
+    )
+    stop_at_gap: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="end the search once the plan is proven within this relative gap of the bound"
+        " (0.005 = 0.5%); 0 searches for the whole time limit",
+    )
 
     @field_validator("priority_value")
     @classmethod

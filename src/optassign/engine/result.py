@@ -32,6 +32,14 @@ def relative_gap(objective: float, bound: float) -> float:
     return abs(bound - objective) / max(1.0, abs(bound))
 
 
+def gap_target(bound: float, gap: float) -> float:
+    """The least objective that `relative_gap` proves within `gap` of `bound`; infinite (never
+    reached) without a gap to stop at or a finite bound."""
+    if gap <= 0 or not np.isfinite(bound):
+        return float("inf")
+    return bound - gap * max(1.0, abs(bound))
+
+
 @dataclass(frozen=True)
 class StageResult:
     """One lexicographic stage: its terms and how far the solver got on them (points)."""

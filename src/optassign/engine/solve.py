@@ -21,7 +21,7 @@ from optassign.engine.parts import solve_parts, solve_regions
 from optassign.engine.problem import ProblemData
 from optassign.engine.progress import Progress, ProgressFn, relabel
 from optassign.engine.relax import Relaxation, pair_coefficients, relax, rounded_plan
-from optassign.engine.result import Result, SolveStatus, StageResult, relative_gap
+from optassign.engine.result import Result, SolveStatus, StageResult, gap_target, relative_gap
 from optassign.engine.search.days_lns import improve_days
 from optassign.engine.search.greedy import greedy_plan
 from optassign.engine.whole import SolveOptions, solve_whole
@@ -214,12 +214,15 @@ def _solve_in_time(
         deterministic,
         max_work=work if deterministic else None,
     )
+    bound = relaxation.bound if relaxation is not None and relaxation.status != "failed" else float("inf")
+    # the gain that proves the plan within the policy's stop_at_gap (none to make: no search)
+    enough = gap_target(bound, policy.stop_at_gap) - scores[start]
     assign, late, dst = improve_days(
-        data, policy, primary, assign, inner.owner, late, budget=search, seed=seed, workers=workers
-    )
+        data, policy, primary, assign, inner.owner, late, budget=search, seed=seed, workers=workers,
+        enough=enough,
+    )  # fmt: skip
     terms = evaluate(data, policy, assign, inner.owner, late)
     objective = float(sum(terms.get(n, 0.0) for n in primary))
-    bound = relaxation.bound if relaxation is not None and relaxation.status != "failed" else float("inf")
     status = inner.status if not inner.status.has_solution else SolveStatus.FEASIBLE
     # every stage of the policy scored on the plan as repaired and searched; the first is
     # bounded by the LP with day rows, a later one by the priced batch's stage of those terms
@@ -244,6 +247,7 @@ def _solve_in_time(
         day_lns_neighbourhoods=dst.neighbourhoods,
         day_lns_improved=dst.improved,
         day_lns_gain=round(dst.gained, 4),
+        day_lns_stopped_by=dst.stopped_by,
         late_tasks=int(days.finished_late(data, assign, inner.owner, late).sum()),
     )
     return dataclasses.replace(

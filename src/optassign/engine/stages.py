@@ -4,7 +4,7 @@ the plan of the one before, and later stages keep what it reached (less the tole
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -57,13 +57,22 @@ def solve_stages(
     reserve: float = 0.0,
     hint_feasible: bool = True,
     report: ProgressFn | None = None,
+    first_bound: float = float("inf"),
 ) -> tuple[list[StageResult], np.ndarray]:
     """Every stage in turn from the hinted `values`, each with an equal share of what `budget`
     has left (less `reserve`; a stage proven optimal gives back what it did not use). Returns
     each stage's result (its objective the final plan's value on its terms) and the final
-    solution vector; stops at a stage with no plan."""
+    solution vector; stops at a stage with no plan.
+
+    With the policy's `stop_at_gap`, a stage ends once proven within that gap (CP-SAT's
+    relative gap limit); the first stage's proof may use `first_bound` (points), a bound known
+    from elsewhere, which the model then holds as a constraint."""
     raw: list[tuple[list[str], SolveStatus, float, float]] = []
     stages = model.stages
+    if policy.stop_at_gap > 0:
+        cpsat = replace(cpsat, params={"relative_gap_limit": policy.stop_at_gap, **cpsat.params})
+        if stages and np.isfinite(first_bound):
+            model.add_ceiling(stages[0], int(np.ceil(first_bound * POINT_SCALE)) + 1)
     for i, names in enumerate(stages):
         seconds = max(0.05, budget.left(reserve) / (len(stages) - i))
         phase = f"stage {i + 1}/{len(stages)}: {'+'.join(names)}"
@@ -75,7 +84,7 @@ def solve_stages(
         status, values, bound, stopped, work = solve_stage(
             model, names, values, step, cpsat, callback, hint_feasible
         )
-        if stopped == "optimal":  # the later stages get what this one did not need
+        if stopped in ("optimal", "gap"):  # the later stages get what this one did not need
             step.charge(work / DTIME_PER_SECOND)
             budget.settle(step)
         hint_feasible = hint_feasible or status.has_solution
@@ -138,19 +147,23 @@ def solve_stage(
     apply_params(prm, cpsat.params)
     code = interrupt.solve(solver, model.model, callback)
     status = SolveStatus(solver.status_name(code))
+    if status == SolveStatus.OPTIMAL and solver.objective_value < solver.best_objective_bound:
+        status = SolveStatus.FEASIBLE  # CP-SAT says optimal at its gap limit: proven within it only
     work = solver.deterministic_time
     if status.has_solution:
         values = np.array(solver.response_proto.solution, dtype=np.int64)
-        return status, values, solver.best_objective_bound, _stopped_by(solver, status), work
+        return status, values, solver.best_objective_bound, _stopped_by(solver, status, code), work
     if status == SolveStatus.UNKNOWN and hint_feasible:
         # CP-SAT found nothing better than the hint in time, and proved no bound either.
-        return SolveStatus.FEASIBLE, values, float("inf"), _stopped_by(solver, status), work
+        return SolveStatus.FEASIBLE, values, float("inf"), _stopped_by(solver, status, code), work
     return status, values, float("nan"), status.value.lower(), work
 
 
-def _stopped_by(solver: cp_model.CpSolver, status: SolveStatus) -> str:
+def _stopped_by(solver: cp_model.CpSolver, status: SolveStatus, code: int) -> str:
     if status == SolveStatus.OPTIMAL:
         return "optimal"
+    if solver.parameters.relative_gap_limit > 0 and code == cp_model.OPTIMAL:
+        return "gap"
     if solver.deterministic_time >= solver.parameters.max_deterministic_time * 0.999 > 0:
         return "deterministic time"
     return "wall clock"

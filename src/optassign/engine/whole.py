@@ -33,7 +33,7 @@ from optassign.engine.budget import (
 )
 from optassign.engine.model import AssignmentModel, evaluate, points, primary_terms
 from optassign.engine.params import DTIME_PER_SECOND
-from optassign.engine.problem import ProblemData
+from optassign.engine.problem import POINT_SCALE, ProblemData
 from optassign.engine.progress import Progress, ProgressFn, silent
 from optassign.engine.relax import (
     FULL_LP_PAIRS,
@@ -44,7 +44,7 @@ from optassign.engine.relax import (
     rounded_plan,
     top_per_row,
 )
-from optassign.engine.result import Result, SolveStatus, StageResult
+from optassign.engine.result import Result, SolveStatus, StageResult, gap_target
 from optassign.engine.search import chains, knapsack, relink
 from optassign.engine.search.ejection import insert_with_ejection
 from optassign.engine.search.greedy import greedy_plan
@@ -98,6 +98,12 @@ class _Solve:
     primary: list[str]
     watched: bool  # whether anyone watches: CP-SAT then reports each better plan
     guide: np.ndarray | None = None  # the LP's value of each task pair, to steer neighbourhoods
+    bound: float = float("inf")  # the least bound known before the search (LP, knapsacks)
+
+    @property
+    def target(self) -> float:
+        """The first stage's value at which the policy's `stop_at_gap` ends the search."""
+        return gap_target(self.bound, self.policy.stop_at_gap)
 
     def value(self, assign: np.ndarray, owner: np.ndarray, names: list[str] | None = None) -> float:
         return points(self.data, self.policy, self.primary if names is None else names, assign, owner)
@@ -131,6 +137,7 @@ def solve_whole(
     if relaxation is not None and relaxation.status in ("optimal", "priced"):
         s.guide = relaxation.x
     lag, lag_bound = _knapsack_start(s) if hint is None else (None, np.inf)
+    s.bound = min(lag_bound, relaxation.bound if relaxation is not None else np.inf)
     work = _prune(s, relaxation, hint if hint is not None else lag)
     start = _start(s, work, relaxation, hint, lag)
     # the start and the model's build, in the schedule by their size (the clock may differ)
@@ -341,18 +348,25 @@ def _search_lns(
 ) -> tuple[SolveStatus, list[StageResult], Plan]:
     """Neighbourhood search on the first stage's pair terms (owners stay as started)."""
     s.phase("neighbourhood search")
-    (assign, owner), _ = start
+    (assign, owner), start_value = start
     budget = s.budget.sub(s.budget.left(reserve))
     guide = _on_pairs(work, s.data, s.guide) if s.guide is not None else None
+    # the gain that proves the plan within the policy's stop_at_gap (scaled, as the search counts)
+    enough = (s.target - start_value) * POINT_SCALE
     assign, lns = improve(
-        work, s.policy, s.primary, assign, owner, budget=budget, seed=s.options.seed, guide=guide
-    )
+        work, s.policy, s.primary, assign, owner, budget=budget, seed=s.options.seed, guide=guide,
+        enough=enough,
+    )  # fmt: skip
+    reached = lns.gained >= enough
+    if reached:  # ended on its own: the polish gets what it did not use
+        budget.charge(lns.deterministic_time / DTIME_PER_SECOND)
+        s.budget.settle(budget)
     s.stats.update(
         search="neighbourhood",
         lns_neighbourhoods=lns.neighbourhoods,
         lns_improved=lns.improved,
         lns_seconds=lns.seconds,
-        stage1_stopped_by=budget.stopped_by(lns.deterministic_time, DTIME_PER_SECOND),
+        stage1_stopped_by="gap" if reached else budget.stopped_by(lns.deterministic_time, DTIME_PER_SECOND),
     )
     bound = lp.bound if lp is not None else float("inf")
     stages = [
@@ -386,7 +400,7 @@ def _search_cpsat(
     )
     stages, values = solve_stages(
         model, s.policy, values, s.budget, s.options.cpsat, s.stats,
-        reserve=reserve, hint_feasible=start_ok, report=s.report if s.watched else None,
+        reserve=reserve, hint_feasible=start_ok, report=s.report if s.watched else None, first_bound=s.bound,
     )  # fmt: skip
     if not stages:  # nothing to decide: no pairs and no weights
         stages.append(StageResult([], SolveStatus.OPTIMAL, 0.0, 0.0, 0.0))
@@ -419,7 +433,7 @@ def _polish(
 ) -> tuple[SolveStatus, list[StageResult], Plan]:
     """Ejection chains on the searched plan, then, after the search of a pruned model,
     insertion with ejection over every pair; the stages re-scored if either changed it."""
-    if chain_seconds > 0 and status.has_solution:
+    if chain_seconds > 0 and status.has_solution and s.value(*plan) < s.target:
         s.phase("ejection chains")
         plan, better = _chains(s, plan, s.budget.sub(chain_seconds).always_by_work())
         if better:

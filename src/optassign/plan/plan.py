@@ -273,6 +273,10 @@ def _summary(
         "assigned_hours": _num(assignments["effort_hours"].to_numpy()[done].sum()),
         "unassigned_hours": _num(assignments["effort_hours"].to_numpy()[~done].sum()),
         "moves": int(assignments["changed"].sum()),
+        "moves_by_priority": {
+            str(p): int(((prio == p) & assignments["changed"].to_numpy(dtype=bool)).sum())
+            for p in range(5, 0, -1)
+        },
         "customers": 0 if owners is None else int(len(owners)),
         "owned_customers": 0 if owners is None else int(owners["owner_id"].ne("").sum()),
         "owner_changes": 0 if owners is None else int(owners["changed"].sum()),

@@ -75,6 +75,12 @@ class AssignmentModel:
         if len(var):
             add_linear(self.model, var, coef, int(value), INT_MAX)
 
+    def add_ceiling(self, names: list[str], value: int) -> None:
+        """A bound known from elsewhere (the relaxation): sum of the named terms <= value."""
+        var, coef = self.stage_expr(names)
+        if len(var):
+            add_linear(self.model, var, coef, -INT_MAX, int(value))
+
     def hint(self, values: np.ndarray) -> None:
         """Hint every variable with a full solution vector (clears earlier hints)."""
         proto = self.model.proto

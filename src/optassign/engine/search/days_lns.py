@@ -31,6 +31,7 @@ class DayStats:
     improved: int = 0
     gained: float = 0.0
     deterministic_time: float = 0.0
+    stopped_by: str = "-"  # gap, whole (one solve), deterministic time, wall clock, exhausted
 
 
 def improve_days(
@@ -47,6 +48,7 @@ def improve_days(
     group_size: int = 6,
     step_time: float = 0.05,
     max_waiting: int = 300,
+    enough: float = np.inf,
 ) -> tuple[np.ndarray, np.ndarray, DayStats]:
     """Improve a plan that obeys the day rows (`late`: its late tasks), owners fixed, on the
     pair terms of `names` less late points, until `budget` is spent (its deterministic work at
@@ -60,20 +62,30 @@ def improve_days(
     solver_ctx = _Context(d, policy, owner, value, seed, workers)
     solver_ctx.deterministic = budget.deterministic
     assign, late = assign.copy(), late.copy()
+    if enough <= 0:  # already proven within the policy's stop_at_gap
+        stats.stopped_by = "gap"
+        return assign, late, stats
     if len(d.task_cand) <= WHOLE_PAIRS:
         every = np.arange(d.n_tasks)
         work = budget.work(DTIME_PER_SECOND)
         solver_ctx.step(every, np.ones(d.n_agents, bool), assign, late, stats, budget.wall_left(), None, work)
+        stats.stopped_by = "whole"
         return assign, late, stats
     hoods = Neighbourhoods(d, seed, group_size, max_waiting)
     max_work = budget.work(DTIME_PER_SECOND)
-    while stats.deterministic_time < max_work and not budget.expired():
+    while stats.deterministic_time < max_work and stats.gained < enough and not budget.expired():
         tasks, group = hoods.next(assign)
         if len(tasks) == 0:
             if not group.any():
                 break
             continue
         solver_ctx.step(tasks, group, assign, late, stats, budget.wall_left(), step_time, step_time)
+    if stats.gained >= enough:
+        stats.stopped_by = "gap"
+    elif stats.deterministic_time >= max_work:
+        stats.stopped_by = "deterministic time"
+    else:
+        stats.stopped_by = "wall clock" if budget.expired() else "exhausted"
     return assign, late, stats
 
 

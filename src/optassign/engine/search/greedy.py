@@ -16,6 +16,7 @@ def greedy_plan(
     keep_current: bool = True,
     pair_score: np.ndarray | None = None,
     start: tuple[np.ndarray, np.ndarray] | None = None,
+    kept_first: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A feasible plan built one decision at a time.
 
@@ -23,8 +24,10 @@ def greedy_plan(
     valuable first; then every other task by priority (shorter first on ties) to the eligible
     agent with room that has the highest `pair_score`, ties to the least utilised. With no
     score this is the least-loaded routing rule. `start` seeds the plan with given tasks and
-    owners (kept where they fit) instead of the plan in force. Returns agent per task and
-    owner per customer (-1 = none)."""
+    owners (kept where they fit) instead of the plan in force. `kept_first` places every
+    owner and assignee kept before any new owner (a customer without one in force then takes
+    only the room the plan in force leaves). Returns agent per task and owner per customer
+    (-1 = none)."""
     d = data
     tc, oc = d.task_cand, d.owner_cand
     load = np.zeros(d.n_agents, dtype=np.int64)
@@ -59,26 +62,35 @@ def greedy_plan(
     for t in np.flatnonzero(d.pinned).tolist():
         try_place(t, int(d.current[t]))
 
-    # Owners: the one in force where legal and it fits, else the least utilised candidate.
-    for c in np.lexsort((np.arange(d.n_customers), d.tier)).tolist():
-        lo, hi = oc.ptr[c], oc.ptr[c + 1]
-        a = oc.agent[lo:hi]
-        ok = (load[a] + oc.weight[lo:hi] <= cap[a]) & (owned[a] < max_cust[a])
-        if not ok.any():
-            continue
-        k = np.flatnonzero(ok)
-        kept = k[a[k] == wanted_owner[c]] if keep else k[:0]
-        best = kept[0] if len(kept) else k[np.argmin(load[a[k]] / np.maximum(cap[a[k]], 1))]
-        owner[c] = a[best]
-        load[a[best]] += oc.weight[lo + best]
-        owned[a[best]] += 1
+    def place_owners(kept_only: bool) -> None:
+        """Owners: the one in force where legal and it fits, else (unless `kept_only`) the
+        least utilised candidate."""
+        for c in np.lexsort((np.arange(d.n_customers), d.tier)).tolist():
+            if owner[c] >= 0:
+                continue
+            lo, hi = oc.ptr[c], oc.ptr[c + 1]
+            a = oc.agent[lo:hi]
+            ok = (load[a] + oc.weight[lo:hi] <= cap[a]) & (owned[a] < max_cust[a])
+            if not ok.any():
+                continue
+            k = np.flatnonzero(ok)
+            kept = k[a[k] == wanted_owner[c]] if keep else k[:0]
+            if kept_only and not len(kept):
+                continue
+            best = kept[0] if len(kept) else k[np.argmin(load[a[k]] / np.maximum(cap[a[k]], 1))]
+            owner[c] = a[best]
+            load[a[best]] += oc.weight[lo + best]
+            owned[a[best]] += 1
 
+    place_owners(kept_only=kept_first)
     order = np.lexsort((np.arange(d.n_tasks), d.effort, -d.priority.astype(np.int64)))
     order = order[assign[order] < 0]
     if keep:
         for t in order[wanted_task[order] >= 0].tolist():
             try_place(t, int(wanted_task[t]))
         order = order[assign[order] < 0]
+    if kept_first:
+        place_owners(kept_only=False)
     for t in order.tolist():
         try_place(t)
     return assign, owner

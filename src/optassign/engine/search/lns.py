@@ -166,11 +166,12 @@ def _sweep(
     max_waiting: int,
     step: Step,
     guide: np.ndarray | None = None,
+    enough: float = np.inf,
 ) -> tuple[np.ndarray, LnsStats]:
     """Neighbourhood after neighbourhood, `step(tasks, group, assign, terms, sub_policy, stats,
     seconds left)` improves `assign` in place and counts its work in
-    `stats.deterministic_time`, until that reaches the budget's work at `rate` or its seconds
-    are spent."""
+    `stats.deterministic_time`, until that reaches the budget's work at `rate`, its seconds are
+    spent or the steps gained `enough` (scaled points)."""
     started = time.perf_counter()
     stats = LnsStats()
     terms = [t for t in names if t in PAIR_TERMS]
@@ -180,7 +181,7 @@ def _sweep(
     assign = assign.copy()
     hoods = Neighbourhoods(d, seed, group_size, max_waiting, guide)
     max_work = budget.work(rate)
-    while stats.deterministic_time < max_work:
+    while stats.deterministic_time < max_work and stats.gained < enough:
         if budget.expired():
             break
         left = budget.wall_left()
@@ -207,10 +208,12 @@ def improve(
     step_time: float = 0.4,
     max_waiting: int = 300,
     guide: np.ndarray | None = None,
+    enough: float = np.inf,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve `assign` (owners stay) on the pair terms of `names`, neighbourhood by
     neighbourhood, each re-solved exactly by CP-SAT, until `budget` is spent (its deterministic
-    work at CP-SAT's DTIME_PER_SECOND, summed over sub-solves, or its seconds). Returns the new
+    work at CP-SAT's DTIME_PER_SECOND, summed over sub-solves, or its seconds) or the steps
+    gained `enough` (scaled points: the policy's stop_at_gap reached). Returns the new
     agent per task; every accepted step keeps the plan feasible because each sub-model holds
     the full capacity rules of its agents."""
 
@@ -240,7 +243,7 @@ def improve(
 
     return _sweep(
         d, policy, names, assign, budget=budget, rate=DTIME_PER_SECOND, seed=seed,
-        group_size=group_size, max_waiting=max_waiting, step=solve_one, guide=guide,
+        group_size=group_size, max_waiting=max_waiting, step=solve_one, guide=guide, enough=enough,
     )  # fmt: skip
 
 
