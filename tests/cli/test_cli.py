@@ -87,6 +87,21 @@ def test_solve_never_replaces_a_folder_with_files_of_the_users(tiny_scenario, tm
     assert (out / "stale.txt").read_text(encoding="utf-8") == "old"
 
 
+def test_the_next_night_starts_from_tonights_plan(tiny_scenario, tmp_path):
+    tonight, tomorrow = tmp_path / "night1", tmp_path / "night2"
+    assert solve(tiny_scenario, tonight).exit_code == 0
+    result = solve(tiny_scenario, tomorrow, "--plan", tonight, "--max-moves", "2", "--stop-at-gap", "0.01")
+    assert result.exit_code == 0, result.output
+    assert_plan_ok(tiny_scenario, tomorrow, in_force=tonight)
+    summary = json.loads((tomorrow / "summary.json").read_text(encoding="utf-8"))
+    assert summary["moves"] == 0 and summary["owner_changes"] == 0  # nothing changed, nothing moves
+    before = {r["task_id"]: r["agent_id"] for r in read_csv(tonight / "assignments.csv")}
+    after = {r["task_id"]: r["previous_agent_id"] for r in read_csv(tomorrow / "assignments.csv")}
+    assert after == before  # tonight's plan is tomorrow's plan in force
+    missing = tmp_path / "nowhere"
+    assert_input_error(solve(tiny_scenario, tmp_path / "x", "--plan", missing), tmp_path / "x", str(missing))
+
+
 def test_validate_ok(tiny_scenario):
     result = run("validate", tiny_scenario)
     assert result.exit_code == 0, result.output

@@ -38,6 +38,14 @@ WorkersOpt = Annotated[
 SeedOpt = Annotated[
     int | None, typer.Option("--seed", min=0, help="random seed; same seed and workers, same plan")
 ]
+PlanOpt = Annotated[
+    Path | None,
+    typer.Option("--plan", help="plan folder in force (assignments.csv, owners.csv); default: the input's"),
+]
+MaxMovesOpt = Annotated[
+    int | None,
+    typer.Option("--max-moves", min=0, help="at most N moves beyond the forced ones (0 = only forced moves)"),
+]
 
 
 def cpsat_params_option(pairs: list[str] | None) -> dict[str, object]:

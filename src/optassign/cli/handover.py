@@ -17,6 +17,8 @@ from optassign import interrupt
 from optassign.cli.common import (
     EXIT_INPUT,
     LiveProgress,
+    MaxMovesOpt,
+    PlanOpt,
     PolicyOpt,
     SaveInterruptedOpt,
     ScenarioArg,
@@ -44,14 +46,6 @@ from optassign.scenario.scenario import Scenario, load_scenario
 
 EXIT_SEND = 1
 
-PlanOpt = Annotated[
-    Path | None,
-    typer.Option("--plan", help="plan folder in force (assignments.csv, owners.csv); default: the input's"),
-]
-MaxMovesOpt = Annotated[
-    int | None,
-    typer.Option("--max-moves", min=0, help="at most N moves beyond the forced ones (0 = only forced moves)"),
-]
 FrontierOpt = Annotated[
     bool,
     typer.Option(

@@ -12,7 +12,9 @@ from optassign import api, interrupt
 from optassign.cli.common import (
     EXIT_INPUT,
     LiveProgress,
+    MaxMovesOpt,
     ParamOpt,
+    PlanOpt,
     PolicyOpt,
     SaveInterruptedOpt,
     ScenarioArg,
@@ -35,6 +37,7 @@ from optassign.contract.schema import InputProblem, ScenarioError
 from optassign.contract.writer import atomic_folder
 from optassign.engine.problem import ScaleError
 from optassign.plan.export import ExportFormat, export_plan
+from optassign.plan.folder import with_plan_in_force
 from optassign.scenario.generate import PROFILES, generate_scenario
 from optassign.scenario.scenario import load_scenario
 
@@ -70,11 +73,27 @@ def solve(
     ] = None,
     param: ParamOpt = None,
     save_interrupted: SaveInterruptedOpt = False,
+    plan_in_force: PlanOpt = None,
+    max_moves: MaxMovesOpt = None,
+    stop_at_gap: Annotated[
+        float | None,
+        typer.Option(
+            "--stop-at-gap",
+            min=0.0,
+            max=1.0,
+            help="end the search once the plan is proven within this relative gap of the bound "
+            "(0.005 = 0.5%; default: the policy's stop_at_gap, 0 = the whole time limit)",
+        ),
+    ] = None,
 ) -> None:
-    """Solve a scenario (the nightly batch) and write its plan folder."""
+    """Solve a scenario (the nightly batch) and write its plan folder. With `--plan` (last
+    night's plan folder) that plan is the plan in force: a re-solve that gains less than the
+    policy's min_relative_gain keeps it."""
     params = cpsat_params_option(param)
     try:
         loaded = load_scenario(scenario, policy=policy)
+        if plan_in_force is not None:
+            loaded = with_plan_in_force(loaded, plan_in_force)
     except ScenarioError as exc:
         fail_input(exc)
     warn_inputs(loaded)
@@ -90,6 +109,8 @@ def solve(
             progress=LiveProgress(err, quiet),
             deterministic=deterministic,
             decompose=decompose,
+            max_moves=max_moves,
+            stop_at_gap=stop_at_gap,
             **params,
         )
     except ScaleError as exc:
