@@ -102,6 +102,20 @@ def test_the_next_night_starts_from_tonights_plan(tiny_scenario, tmp_path):
     assert_input_error(solve(tiny_scenario, tmp_path / "x", "--plan", missing), tmp_path / "x", str(missing))
 
 
+def test_quiet_prints_nothing_and_help_and_version_answer_everywhere(tiny_scenario, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "optassign", "solve", str(tiny_scenario), "--out", str(tmp_path / "p"), *FAST],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == "", done.stdout + done.stderr
+    version = run("--version")
+    assert version.exit_code == 0 and version.stdout.startswith("optassign ")
+    for command in ([], ["solve"], ["handover"], ["preview"], ["bench"], ["bench", "gap"], ["status"]):
+        shown = run(*command, "-h")
+        assert shown.exit_code == 0 and "Usage:" in shown.stdout, (command, shown.output)
+
+
 def test_validate_ok(tiny_scenario):
     result = run("validate", tiny_scenario)
     assert result.exit_code == 0, result.output

@@ -33,7 +33,7 @@ from tests.conftest import edit_csv, read_csv, write_csv
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 FAST = dict(time_limit=1.0, workers=1, seed=0)
-CLI_FAST = ["--time-limit", "1", "--workers", "1", "--seed", "0", "--quiet"]
+CLI_FAST = ["--time-limit", "1", "--workers", "1", "--seed", "0"]
 
 
 def events_of(*items: dict) -> Events:

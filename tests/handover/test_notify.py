@@ -27,7 +27,7 @@ from optassign.handover.replan import handover
 from tests.conftest import edit_csv, read_csv
 
 FAST = dict(time_limit=1.0, workers=1, seed=0)
-CLI_FAST = ["--time-limit", "1", "--workers", "1", "--seed", "0", "--quiet"]
+CLI_FAST = ["--time-limit", "1", "--workers", "1", "--seed", "0"]
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from optassign.contract.schema import ScenarioError
 
 bench_app = typer.Typer(
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Solve public benchmark instances and compare with the best known values.",
 )
 

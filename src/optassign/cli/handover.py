@@ -58,7 +58,7 @@ SmtpOpt = Annotated[
     str | None, typer.Option("--smtp", help="HOST:PORT of an SMTP relay: also send the outbox/ messages")
 ]
 FromOpt = Annotated[str, typer.Option("--mail-from", help="sender address of the messages")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but warnings and errors")]
 
 
 def _smtp(value: str | None) -> tuple[str, int] | None:
@@ -105,6 +105,7 @@ def _replan(
     smtp: str | None,
     mail_from: str,
     save_interrupted: bool = False,
+    quiet: bool = False,
 ) -> None:
     """What `handover` and `preview` share: read the scenario, re-plan with `call(scenario,
     time limit)` within what is left of the limit, write the folder, send the messages."""
@@ -123,15 +124,16 @@ def _replan(
     except ScaleError as exc:
         fail_scale(exc, loaded)
     signum = stop_if_interrupted(res.plan.summary)
-    _finish(res, target, relay, mail_from)
+    _finish(res, target, relay, mail_from, quiet)
     if signum is not None:
         exit_interrupted(signum, target)
 
 
-def _finish(res: HandoverResult, out: Path, smtp: tuple[str, int] | None, sender: str) -> None:
+def _finish(res: HandoverResult, out: Path, smtp: tuple[str, int] | None, sender: str, quiet: bool) -> None:
     with writing(out):
         res.write(out, sender=sender)
-    render_handover(res, out)
+    if not quiet:
+        render_handover(res, out)
     if smtp is None:
         return
     host, port = smtp
@@ -145,7 +147,8 @@ def _finish(res: HandoverResult, out: Path, smtp: tuple[str, int] | None, sender
             soft_wrap=True,
         )
         raise typer.Exit(EXIT_SEND) from None
-    console.print(f"{len(sent)} message(s) sent via {host}:{port}")
+    if not quiet:
+        console.print(f"{len(sent)} message(s) sent via {host}:{port}")
 
 
 def render_handover(res: HandoverResult, out: Path | None) -> None:
@@ -258,6 +261,7 @@ def handover_cmd(
         smtp=smtp,
         mail_from=mail_from,
         save_interrupted=save_interrupted,
+        quiet=quiet,
     )
 
 
@@ -301,6 +305,7 @@ def preview_cmd(
         smtp=smtp,
         mail_from=mail_from,
         save_interrupted=save_interrupted,
+        quiet=quiet,
     )
 
 

@@ -4,6 +4,8 @@ parses its options, calls one API function and renders (see cli/common.py for wh
 from __future__ import annotations
 
 import sys
+from importlib import metadata
+from typing import Annotated
 
 import typer
 
@@ -16,7 +18,25 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Assign tasks and customers to staff with CP-SAT.",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"optassign {metadata.version('optassign')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Assign tasks and customers to staff with CP-SAT."""
+
 
 app.command()(solve.solve)
 app.command()(solve.validate)

@@ -51,7 +51,9 @@ def solve(
     time_limit: TimeOpt = None,
     workers: WorkersOpt = None,
     seed: SeedOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="print nothing but warnings and errors")
+    ] = False,
     deterministic: Annotated[
         bool,
         typer.Option(
@@ -121,7 +123,8 @@ def solve(
         plan.write_into(tmp)
         if extra:
             export_plan(plan, tmp, extra)
-    render_summary(plan, target)
+    if not quiet:
+        render_summary(plan, target)
     if signum is not None:
         exit_interrupted(signum, target)
 

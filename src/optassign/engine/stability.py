@@ -39,9 +39,10 @@ def keep_plan_in_force(data: ProblemData, policy: Policy, result: Result) -> Res
     """`result`, or the plan in force completed when `result` gains less than the policy's
     `min_relative_gain` over it on the first stage's terms (statistics say which, and by how
     much). Unchanged without a gain to ask for, a move away from the plan in force, a move
-    budget (a handover decides its moves itself) or a plan in `result`."""
+    budget (a handover decides its moves itself), or a plan in `result` not proven optimal (a
+    proven optimum, the keep weights counted, is taken: it is what the policy asks for)."""
     threshold = policy.min_relative_gain
-    if threshold <= 0 or not result.status.has_solution or data.move_budget is not None:
+    if threshold <= 0 or result.status != SolveStatus.FEASIBLE or data.move_budget is not None:
         return result
     moved = ((data.current >= 0) & (result.assign != data.current)).any()
     moved |= ((data.owner >= 0) & (result.owner != data.owner)).any()
