@@ -115,9 +115,11 @@ class Budget:
         """A step's budget of `fraction` of this one's seconds, starting now."""
         return self.sub(fraction * self.seconds)
 
-    def settle(self, step: Budget) -> None:
+    def settle(self, step: Budget, spent: float = 0.0) -> None:
         """Give back what `step` (from `sub`) did not spend of its seconds, deterministic: what
-        it handed out and charged, when it ended on its own (optimal, nothing more to do)."""
+        it handed out and charged (and `spent`, its own counted work in seconds), when it ended
+        on its own (optimal, nothing more to do)."""
+        step.charge(spent)
         if self.deterministic:
             self.ledger.spent -= max(0.0, step.seconds - step.ledger.spent)
 

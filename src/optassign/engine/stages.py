@@ -85,8 +85,7 @@ def solve_stages(
             model, names, values, step, cpsat, callback, hint_feasible
         )
         if stopped in ("optimal", "gap"):  # the later stages get what this one did not need
-            step.charge(work / DTIME_PER_SECOND)
-            budget.settle(step)
+            budget.settle(step, work / DTIME_PER_SECOND)
         hint_feasible = hint_feasible or status.has_solution
         stats.record(f"stage{i + 1}", seconds=time.perf_counter() - t0, stopped_by=stopped)
         raw.append((names, status, bound, time.perf_counter() - t0))

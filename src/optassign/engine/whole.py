@@ -105,6 +105,10 @@ class _Solve:
         """The first stage's value at which the policy's `stop_at_gap` ends the search."""
         return gap_target(self.bound, self.policy.stop_at_gap)
 
+    def reached(self, plan: Plan) -> bool:
+        """Whether `plan` meets the target (never scored when there is none)."""
+        return np.isfinite(self.target) and self.value(*plan) >= self.target
+
     def value(self, assign: np.ndarray, owner: np.ndarray, names: list[str] | None = None) -> float:
         return points(self.data, self.policy, self.primary if names is None else names, assign, owner)
 
@@ -359,8 +363,7 @@ def _search_lns(
     )  # fmt: skip
     reached = lns.gained >= enough
     if reached:  # ended on its own: the polish gets what it did not use
-        budget.charge(lns.deterministic_time / DTIME_PER_SECOND)
-        s.budget.settle(budget)
+        s.budget.settle(budget, lns.deterministic_time / DTIME_PER_SECOND)
     s.stats.update(
         search="neighbourhood",
         lns_neighbourhoods=lns.neighbourhoods,
@@ -433,7 +436,7 @@ def _polish(
 ) -> tuple[SolveStatus, list[StageResult], Plan]:
     """Ejection chains on the searched plan, then, after the search of a pruned model,
     insertion with ejection over every pair; the stages re-scored if either changed it."""
-    if chain_seconds > 0 and status.has_solution and s.value(*plan) < s.target:
+    if chain_seconds > 0 and status.has_solution and not s.reached(plan):
         s.phase("ejection chains")
         plan, better = _chains(s, plan, s.budget.sub(chain_seconds).always_by_work())
         if better:
